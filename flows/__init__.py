@@ -1,0 +1,1 @@
+"""Prefect flows of opendata-sofia; installed as the package `opendata_sofia_flows`."""

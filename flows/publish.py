@@ -1,0 +1,201 @@
+"""Prefect flows: publish one dataset, or the whole catalog (the nightly run).
+
+Orchestration only: the steps are `opendata_sofia.pipeline` functions, wrapped as tasks here so
+that Prefect adds retries with backoff to the network steps (fetch, publish), runs several
+datasets at once, and records each run. Without a Prefect server configured, Prefect starts a
+temporary local one for the run.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.tasks import exponential_backoff
+
+from opendata_sofia import __version__, pipeline, progress
+from opendata_sofia.catalog import require_catalog
+from opendata_sofia.errors import PublishError, SourceError, SourceNotFound
+from opendata_sofia.ledger import DatasetResult, Ledger
+from opendata_sofia_flows.secrets import resolve_ckan_token
+from opendata_sofia.settings import Settings
+
+RETRIES = 3
+NEEDS_A_PERSON = ("invalid", "failed")
+
+
+def _is_transient(task, task_run, state) -> bool:
+    """Retry network failures only: a missing file or a rejected publication will not heal."""
+    try:
+        state.result()
+    except SourceNotFound:
+        return False
+    except (SourceError, PublishError) as error:
+        return getattr(error, "retryable", True)
+    except Exception:
+        return False
+    return False
+
+
+network_task = dict(
+    retries=RETRIES,
+    retry_delay_seconds=exponential_backoff(backoff_factor=5),
+    retry_jitter_factor=0.5,
+    retry_condition_fn=_is_transient,
+    cache_policy=NO_CACHE,
+)
+
+
+@task(name="fetch-sources", **network_task)
+def fetch_sources(dataset, context):
+    return pipeline.fetch_dataset(dataset, context)
+
+
+@task(name="read-validate-convert", cache_policy=NO_CACHE)
+def build(dataset, pulls, context):
+    return pipeline.build_dataset(dataset, pulls, context)
+
+
+@task(name="publish", **network_task)
+def publish(built, target):
+    return pipeline.publish_built(built, target)
+
+
+@task(name="process-dataset", cache_policy=NO_CACHE)
+def process(dataset, context, target) -> DatasetResult:
+    progress.emit("dataset_started", dataset=dataset.name)
+    result = pipeline.process_dataset(
+        dataset, context, target, fetch_step=fetch_sources, build_step=build, publish_step=publish
+    )
+    _log_result(result)
+    progress.emit("dataset_finished", dataset=dataset.name, status=result.status)
+    return result
+
+
+@flow(name="publish-catalog", task_runner=ThreadPoolTaskRunner(max_workers=4))
+def publish_catalog(
+    datasets: list[str] | None = None,
+    inbox: str | None = None,
+    target: str | None = None,
+    trigger: str = "manual",
+) -> dict[str, Any]:
+    """Publish the named datasets (all of the catalog when none) and return the run summary.
+
+    One failing dataset does not stop the others; the summary lists those that need a person.
+    """
+    settings = _settings(inbox=inbox, target=target)
+    catalog = require_catalog(settings.catalog, settings.schemas)
+    selected = catalog.select(datasets)
+    ledger = Ledger(settings.ledger_url)
+    run_id = ledger.start_run(target=settings.target, trigger=trigger, pipeline_version=__version__)
+    context = pipeline.RunContext(settings=settings, run_id=run_id)
+    publishing_target = pipeline.make_target(settings)
+    progress.emit("run_started", run_id=run_id, total=len(selected))
+
+    # Run the datasets side by side, at most `settings.concurrency` at a time
+    futures = [(dataset, process.submit(dataset, context, publishing_target)) for dataset in selected]
+    results = []
+    for dataset, future in futures:
+        outcome = future.result(raise_on_failure=False)
+        if not isinstance(outcome, DatasetResult):
+            outcome = _crashed(dataset, future)
+        ledger.record(run_id, settings.target, outcome)
+        results.append(outcome)
+
+    summary = _summary(run_id, settings, results)
+    ledger.finish_run(run_id, summary["counts"])
+    _save_summary(settings, run_id, summary)
+    _publish_artifact(summary)
+    progress.emit("run_finished", run_id=run_id, counts=summary["counts"])
+    return summary
+
+
+@flow(name="publish-dataset")
+def publish_dataset(name: str, inbox: str | None = None, target: str | None = None) -> dict[str, Any]:
+    """Publish one dataset of the catalog and return the run summary."""
+    return publish_catalog(datasets=[name], inbox=inbox, target=target)
+
+
+@flow(name="nightly")
+def nightly() -> dict[str, Any]:
+    """The scheduled run over the whole catalog, with the concurrency from settings."""
+    return run_catalog(trigger="schedule")
+
+
+def run_catalog(datasets=None, *, inbox=None, target=None, trigger="manual", concurrency=None) -> dict[str, Any]:
+    """Run `publish_catalog` with the concurrency from settings (the CLI's entry point)."""
+    workers = concurrency or Settings.from_env().concurrency
+    configured = publish_catalog.with_options(task_runner=ThreadPoolTaskRunner(max_workers=workers))
+    return configured(datasets=datasets, inbox=inbox, target=target, trigger=trigger)
+
+
+# Helpers
+
+
+def _settings(*, inbox: str | None, target: str | None) -> Settings:
+    settings = Settings.from_env()
+    changes: dict[str, Any] = {}
+    if inbox:
+        from pathlib import Path
+
+        changes["inbox"] = Path(inbox).expanduser().resolve()
+    if target:
+        changes["target"] = target
+    settings = settings.with_changes(**changes)
+    if settings.target == "ckan" and not settings.ckan_token:
+        settings = settings.with_changes(ckan_token=resolve_ckan_token())
+    return settings
+
+
+def _crashed(dataset, future) -> DatasetResult:
+    state = future.state
+    return DatasetResult(
+        dataset=dataset.name,
+        organization=dataset.organization.name,
+        status="failed",
+        message=f"{state.name}: {state.message}",
+    )
+
+
+def _log_result(result: DatasetResult) -> None:
+    logger = get_run_logger()
+    if result.status in NEEDS_A_PERSON:
+        logger.error("%s: %s — %s", result.dataset, result.status, result.message)
+    elif result.status == "skipped":
+        logger.warning("%s: skipped — %s", result.dataset, result.message)
+    else:
+        logger.info("%s: %s (%s rows, %.1f s)", result.dataset, result.status, result.rows, result.duration_s)
+
+
+def _summary(run_id: str, settings: Settings, results: list[DatasetResult]) -> dict[str, Any]:
+    counts = {status: 0 for status in ("published", "unchanged", "invalid", "failed", "skipped")}
+    for result in results:
+        counts[result.status] = counts.get(result.status, 0) + 1
+    return {
+        "run_id": run_id,
+        "target": settings.target,
+        "pipeline_version": __version__,
+        "counts": counts,
+        "needs_attention": [r.dataset for r in results if r.status in NEEDS_A_PERSON],
+        "results": [result.to_dict() for result in results],
+    }
+
+
+def _save_summary(settings: Settings, run_id: str, summary: dict[str, Any]) -> None:
+    folder = settings.workdir / "reports" / run_id
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+def _publish_artifact(summary: dict[str, Any]) -> None:
+    from opendata_sofia.reports import run_summary_markdown
+
+    create_markdown_artifact(
+        key="run-summary",
+        markdown=run_summary_markdown(summary),
+        description=f"opendata-sofia run {summary['run_id']}",
+    )

@@ -1,0 +1,8 @@
+"""opendata-sofia: publish Sofia Municipality's datasets as open data."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("opendata-sofia")
+except PackageNotFoundError:  # running from a source tree that was not installed
+    __version__ = "0.0.0"

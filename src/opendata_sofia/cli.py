@@ -1,0 +1,342 @@
+"""The operator's command line: `opendata-sofia run | validate | status | catalog check | ckan …`.
+
+Messages are Bulgarian unless `--lang en` is given (anywhere on the command line) or
+`OPENDATA_SOFIA_LANG=en` is set. Exit codes: 0 everything published or unchanged, 1 error,
+2 usage error, 3 some datasets failed or were invalid.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from opendata_sofia import __version__
+from opendata_sofia.errors import PipelineError
+from opendata_sofia.i18n import message, set_language
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_DATASETS_FAILED = 0, 1, 2, 3
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="opendata-sofia")
+catalog_app = typer.Typer(no_args_is_help=True)
+ckan_app = typer.Typer(no_args_is_help=True)
+app.add_typer(catalog_app, name="catalog")
+app.add_typer(ckan_app, name="ckan")
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+
+
+def main() -> None:
+    """Console-script entry point: take `--lang` from anywhere, then run the command."""
+    args = _take_language(sys.argv[1:])
+    try:
+        app(args=args, prog_name="opendata-sofia")
+    except PipelineError as error:  # raised outside a command's own handling
+        err.print(f"[red]{error.render()}[/red]")
+        sys.exit(EXIT_ERROR)
+
+
+def _take_language(args: list[str]) -> list[str]:
+    rest, index = [], 0
+    while index < len(args):
+        arg = args[index]
+        if arg == "--lang" and index + 1 < len(args):
+            _set_language_or_exit(args[index + 1])
+            index += 2
+            continue
+        if arg.startswith("--lang="):
+            _set_language_or_exit(arg.split("=", 1)[1])
+        else:
+            rest.append(arg)
+        index += 1
+    return rest
+
+
+def _set_language_or_exit(lang: str) -> None:
+    try:
+        set_language(lang)
+    except ValueError as error:
+        err.print(f"[red]{error}[/red]")
+        sys.exit(EXIT_USAGE)
+
+
+def _fail(error: PipelineError) -> None:
+    err.print(f"[red]{error.render()}[/red]")
+    raise typer.Exit(EXIT_ERROR)
+
+
+def _settings(inbox: Optional[Path] = None, target: Optional[str] = None):
+    from opendata_sofia.settings import Settings
+
+    settings = Settings.from_env()
+    if inbox is not None:
+        settings = settings.with_changes(inbox=inbox.expanduser().resolve())
+    if target is not None:
+        settings = settings.with_changes(target=target)
+    return settings
+
+
+# run
+
+
+@app.command(help="Изпълнява основната задача: извлича, валидира, преобразува и публикува наборите от данни. "
+             "/ Runs the main job: fetch, validate, convert and publish the datasets.")
+def run(
+    datasets: list[str] = typer.Argument(None, help="Имена на набори от данни (по подразбиране всички). / Dataset names (default: all)."),
+    inbox: Optional[Path] = typer.Option(None, "--inbox", help="Папка за входящи файлове. / Drop-folder inbox."),
+    target: Optional[str] = typer.Option(None, "--target", help="local или ckan. / local or ckan."),
+    as_json: bool = typer.Option(False, "--json", help="Само машинночетим резултат (JSON). / Machine-readable output only."),
+    concurrency: Optional[int] = typer.Option(None, "--concurrency", min=1, help="Наборите, обработвани едновременно. / Datasets processed at once."),
+    verbose: bool = typer.Option(False, "--verbose", help="Показва журнала на Prefect. / Show Prefect's log."),
+) -> None:
+    if target not in (None, "local", "ckan"):
+        raise typer.BadParameter(message("cli.bad_target", target=target), param_hint="--target")
+    if inbox is not None and not inbox.is_dir():
+        raise typer.BadParameter(message("cli.inbox_missing", path=inbox), param_hint="--inbox")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO" if verbose else "WARNING")
+
+    from opendata_sofia_flows.publish import run_catalog
+
+    try:
+        with _progress_bar(enabled=not as_json):
+            summary = run_catalog(
+                datasets or None,
+                inbox=str(inbox) if inbox else None,
+                target=target,
+                concurrency=concurrency,
+            )
+    except PipelineError as error:
+        _fail(error)
+
+    if as_json:
+        out.print_json(json.dumps(summary, ensure_ascii=False, default=str))
+    else:
+        _print_summary(summary)
+    raise typer.Exit(EXIT_DATASETS_FAILED if summary["needs_attention"] else EXIT_OK)
+
+
+class _progress_bar:
+    """A rich progress bar on stderr fed by the pipeline's progress events."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled and err.is_terminal
+
+    def __enter__(self):
+        if not self.enabled:
+            return self
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        from opendata_sofia import progress
+
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TimeElapsedColumn(), console=err, transient=True)
+        self.task = None
+        self.bar.start()
+        self.unsubscribe = progress.subscribe(self._on_event)
+        return self
+
+    def _on_event(self, event: str, data: dict[str, Any]) -> None:
+        if event == "run_started":
+            self.task = self.bar.add_task(message("cli.progress"), total=data["total"])
+        elif event == "dataset_finished" and self.task is not None:
+            self.bar.advance(self.task)
+            self.bar.console.print(f"  {data['dataset']}: {message('status.' + data['status'])}")
+
+    def __exit__(self, *exc_info):
+        if self.enabled:
+            self.unsubscribe()
+            self.bar.stop()
+        return False
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    table = Table(title=message("report.run_title", run_id=summary["run_id"], target=summary["target"]))
+    for key in ("report.col_dataset", "report.col_status", "report.col_rows", "report.col_message"):
+        table.add_column(message(key))
+
+    colours = {"published": "green", "unchanged": "cyan", "skipped": "yellow", "invalid": "red", "failed": "red"}
+    for result in summary["results"]:
+        status = result["status"]
+        table.add_row(
+            result["dataset"],
+            f"[{colours.get(status, 'white')}]{message('status.' + status)}[/]",
+            "" if result.get("rows") is None else str(result["rows"]),
+            result.get("message") or "",
+        )
+    out.print(table)
+
+    counts = ", ".join(f"{message('status.' + key)}: {value}" for key, value in summary["counts"].items())
+    out.print(counts)
+    for result in summary["results"]:
+        if result["status"] == "invalid" and result.get("report"):
+            _print_report_summary(Path(result["report"]))
+    if summary["needs_attention"]:
+        out.print(f"[red]{message('report.needs_attention')}[/red] {', '.join(summary['needs_attention'])}")
+
+
+def _print_report_summary(report_path: Path) -> None:
+    from opendata_sofia.validation import summarise_saved_report
+
+    if report_path.is_file():
+        out.print(summarise_saved_report(json.loads(report_path.read_text(encoding="utf-8"))))
+
+
+# validate
+
+
+@app.command(help="Валидира наборите от данни, без да публикува. / Validates datasets without publishing.")
+def validate(
+    datasets: list[str] = typer.Argument(None, help="Имена на набори от данни (по подразбиране всички). / Dataset names (default: all)."),
+    inbox: Optional[Path] = typer.Option(None, "--inbox", help="Папка за входящи файлове. / Drop-folder inbox."),
+    as_json: bool = typer.Option(False, "--json", help="Само машинночетим резултат (JSON). / Machine-readable output only."),
+) -> None:
+    from opendata_sofia import pipeline
+    from opendata_sofia.catalog import require_catalog
+    from opendata_sofia.errors import SourceNotFound
+    from opendata_sofia.validation import summarise_saved_report
+
+    settings = _settings(inbox=inbox)
+    try:
+        catalog = require_catalog(settings.catalog, settings.schemas)
+        selected = catalog.select(datasets or None)
+    except PipelineError as error:
+        _fail(error)
+
+    context = pipeline.RunContext(settings=settings, run_id="validate")
+    results, failed = [], False
+    for dataset in selected:
+        entry: dict[str, Any] = {"dataset": dataset.name}
+        try:
+            checked = pipeline.check_dataset(dataset, pipeline.fetch_dataset(dataset, context), context)
+        except SourceNotFound as error:
+            entry.update(status="skipped", message=error.render())
+        except PipelineError as error:
+            entry.update(status="failed", message=error.render())
+            failed = True
+        else:
+            entry.update(status="invalid" if checked.errors else "valid", errors=checked.errors,
+                         report=str(checked.report_path))
+            failed = failed or bool(checked.errors)
+        results.append(entry)
+
+        if not as_json:
+            _print_validation_entry(entry, summarise_saved_report)
+
+    if as_json:
+        out.print_json(json.dumps(results, ensure_ascii=False))
+    raise typer.Exit(EXIT_DATASETS_FAILED if failed else EXIT_OK)
+
+
+def _print_validation_entry(entry: dict[str, Any], summarise) -> None:
+    status = entry["status"]
+    if status == "valid":
+        out.print(f"[green]{message('cli.valid', dataset=entry['dataset'])}[/green]")
+    elif status == "invalid":
+        out.print(summarise(json.loads(Path(entry["report"]).read_text(encoding="utf-8"))))
+    else:
+        colour = "yellow" if status == "skipped" else "red"
+        out.print(f"[{colour}]{entry['dataset']}: {entry['message']}[/]")
+
+
+# status
+
+
+@app.command(help="Показва напредъка към целта от 50 публикувани набора от данни. / Shows progress toward the target of 50 published datasets.")
+def status(
+    target: Optional[str] = typer.Option(None, "--target", help="local или ckan. / local or ckan."),
+    as_json: bool = typer.Option(False, "--json", help="Само машинночетим резултат (JSON). / Machine-readable output only."),
+) -> None:
+    from opendata_sofia.catalog import require_catalog
+    from opendata_sofia.ledger import Ledger
+    from opendata_sofia.progress_report import progress_numbers
+
+    settings = _settings(target=target)
+    try:
+        catalog = require_catalog(settings.catalog, settings.schemas)
+    except PipelineError as error:
+        _fail(error)
+    numbers = progress_numbers(catalog, Ledger(settings.ledger_url), settings.target)
+
+    if as_json:
+        out.print_json(json.dumps(numbers, ensure_ascii=False))
+        return
+    _print_progress(numbers)
+
+
+def _print_progress(numbers: dict[str, Any]) -> None:
+    out.print(message("progress.headline", published=numbers["published"], target=numbers["target"]))
+    filled = min(30, round(30 * numbers["published"] / numbers["target"]))
+    out.print("[green]" + "█" * filled + "[/green]" + "░" * (30 - filled))
+
+    table = Table()
+    table.add_column(message("progress.col_organization"))
+    table.add_column(message("progress.col_published"), justify="right")
+    table.add_column(message("progress.col_in_catalog"), justify="right")
+    for organization in numbers["organizations"]:
+        table.add_row(organization["title"], str(organization["published"]), str(organization["in_catalog"]))
+    out.print(table)
+    if numbers["last_run_failed"]:
+        out.print(f"[red]{message('progress.last_run_failed')}[/red] {', '.join(numbers['last_run_failed'])}")
+
+
+# catalog check
+
+
+@catalog_app.command("check", help="Проверява всички описания на набори от данни и схеми. / Checks every dataset descriptor and schema.")
+def catalog_check(
+    as_json: bool = typer.Option(False, "--json", help="Само машинночетим резултат (JSON). / Machine-readable output only."),
+) -> None:
+    from opendata_sofia.catalog import load_catalog
+
+    settings = _settings()
+    catalog = load_catalog(settings.catalog, settings.schemas)
+    if as_json:
+        out.print_json(json.dumps({
+            "datasets": sorted(catalog.datasets),
+            "problems": [problem.__dict__ for problem in catalog.problems],
+        }, ensure_ascii=False))
+    elif catalog.problems:
+        out.print(f"[red]{message('catalog.problems', count=len(catalog.problems), problems='')}[/red]")
+        for problem in catalog.problems:
+            out.print(f"  - {problem}")
+    else:
+        out.print(f"[green]{message('cli.catalog_ok', count=len(catalog.datasets))}[/green]")
+    raise typer.Exit(EXIT_ERROR if catalog.problems else EXIT_OK)
+
+
+# ckan create-organizations
+
+
+@ckan_app.command("create-organizations", help="Създава в CKAN липсващите организации от каталога (нужен е ключ на системен администратор). "
+                  "/ Creates the catalog's missing organizations in CKAN (needs a sysadmin token).")
+def ckan_create_organizations() -> None:
+    from opendata_sofia.catalog import require_catalog
+    from opendata_sofia.publishing.ckan import CkanTarget
+
+    settings = _settings(target="ckan")
+    if not settings.ckan_url or not settings.ckan_token:
+        _fail(PipelineError("publish.ckan_not_configured"))
+    try:
+        catalog = require_catalog(settings.catalog, settings.schemas)
+        created = CkanTarget(settings.ckan_url, settings.ckan_token).ensure_organizations(
+            list(catalog.organizations.values())
+        )
+    except PipelineError as error:
+        _fail(error)
+    out.print(message("cli.organizations_created", count=len(created), names=", ".join(created) or "—"))
+
+
+@app.command(help="Показва версията. / Shows the version.")
+def version() -> None:
+    out.print(__version__)
+
+
+if __name__ == "__main__":
+    main()

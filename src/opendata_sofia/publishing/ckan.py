@@ -1,0 +1,284 @@
+"""Publish a dataset to CKAN: its organization, the dataset, one uploaded resource per output.
+
+Publishing is idempotent. The dataset is found by its stable name and each resource by its
+`sofia_key` field. A file whose sha256 equals the resource's `hash` is not uploaded again. A
+changed file is uploaded into the same resource, so resource ids (and DataStore tables) are
+kept. `ckan_metadata` says where each catalog field goes and when the dataset is patched.
+
+Order of writes: the dataset is created (when new), then resources are created or re-uploaded,
+resources whose key left the publication are deleted, and the dataset metadata with its
+provenance is patched last, so the provenance on the portal describes files that are there.
+
+Only actions present in both CKAN 2.11 and 2.12 are used. The integration tests pass against
+CKAN 2.11.6 and 2.12.0.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Iterable
+
+from opendata_sofia.catalog import Organization
+from opendata_sofia.errors import PublishError
+from opendata_sofia.publishing.base import OutputFile, Publication, PublishResult
+from opendata_sofia.publishing.ckan_client import CkanClient
+from opendata_sofia.publishing.ckan_metadata import (
+    KEY_FIELD,
+    content_differs,
+    dataset_fields,
+    merged_extras,
+    organization_differs,
+    organization_fields,
+    resource_differs,
+    resource_fields,
+)
+
+log = logging.getLogger(__name__)
+
+# organization roles that may create and update datasets
+PUBLISHING_ROLES = ("editor", "admin")
+
+
+class CkanTarget:
+    """A CKAN portal reached through its action API with an editor's API token.
+
+    `admin_token` (a sysadmin's) is needed only to create organizations and to make the
+    editor a member of them. Without it, a missing organization raises `PublishError`.
+    `attempts` and `retry_delay` set the retries of connection errors, timeouts and HTTP 5xx.
+    """
+
+    name = "ckan"
+
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        *,
+        admin_token: str | None = None,
+        timeout: float = 60.0,
+        attempts: int = 4,
+        retry_delay: float = 1.0,
+    ):
+        self.url = url.rstrip("/")
+        options = {"timeout": timeout, "attempts": attempts, "retry_delay": retry_delay}
+        self._client = CkanClient(self.url, token, **options)
+        self._admin = CkanClient(self.url, admin_token, **options) if admin_token else None
+        self._admin_is_publisher = admin_token == token
+
+    def __repr__(self) -> str:
+        return f"CkanTarget({self.url!r})"
+
+    # Publishing
+
+    def publish(self, publication: Publication) -> PublishResult:
+        """Create or update the dataset and its resources; write nothing when nothing changed."""
+        dataset = publication.dataset
+        keys = [output.key for output in publication.files]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"output keys of {dataset.name} repeat: {keys}")
+
+        owner_org = self._organization_id(dataset.organization, dataset.name)
+        desired = dataset_fields(publication, owner_org)
+
+        current = self._call("package_show", {"id": dataset.name}, dataset.name, missing_ok=True)
+        created = current is None
+        if created:
+            current = self._call("package_create", desired, dataset.name)
+            log.info("CKAN: created dataset %s (%s)", dataset.name, current["id"])
+
+        # Resources
+        changes = _ResourceChanges()
+        existing = _resources_by_key(current.get("resources", []))
+        for output in publication.files:
+            matches = existing.pop(output.key, [])
+            changes.stale.extend(matches[1:])  # duplicates left by an interrupted earlier run
+            resource = matches[0] if matches else None
+            self._sync_resource(current["id"], resource, output, publication, changes)
+        for leftovers in existing.values():
+            changes.stale.extend(leftovers)
+        for resource in changes.stale:
+            self._call("resource_delete", {"id": resource["id"]}, dataset.name)
+            changes.changed.append(resource[KEY_FIELD])
+            log.info("CKAN: deleted resource %s (%s) of %s", resource[KEY_FIELD], resource["id"], dataset.name)
+
+        # Order and metadata
+        if changes.structure_changed:
+            current = self._call("package_show", {"id": current["id"]}, dataset.name)
+        reordered = self._keep_order(current, [changes.resource_ids[output.key] for output in publication.files])
+        metadata_changed = not created and content_differs(current, desired)
+        if metadata_changed or (not created and (changes.changed or reordered)):
+            self._patch_dataset(current, desired)
+
+        anything_changed = created or metadata_changed or reordered or bool(changes.changed)
+        return PublishResult(
+            status="published" if anything_changed else "unchanged",
+            changed=changes.changed,
+            url=f"{self.url}/dataset/{dataset.name}",
+            details={
+                "dataset_id": current["id"],
+                "resource_ids": changes.resource_ids,
+                "uploaded": changes.uploaded,
+                "created": created,
+                "metadata_changed": metadata_changed,
+            },
+        )
+
+    def _sync_resource(
+        self,
+        package_id: str,
+        resource: dict[str, Any] | None,
+        output: OutputFile,
+        publication: Publication,
+        changes: "_ResourceChanges",
+    ) -> None:
+        dataset = publication.dataset.name
+        fields = resource_fields(output, publication.dataset)
+
+        if resource is None:
+            result = self._call(
+                "resource_create", {"package_id": package_id, **fields}, dataset, upload=output
+            )
+            changes.record(output.key, result["id"], uploaded=True, structural=True)
+            log.info("CKAN: created resource %s (%s) of %s", output.key, result["id"], dataset)
+        elif resource.get("hash") != output.sha256:
+            self._call("resource_patch", {"id": resource["id"], **fields}, dataset, upload=output)
+            changes.record(output.key, resource["id"], uploaded=True)
+            log.info("CKAN: uploaded a new %s into resource %s of %s", output.key, resource["id"], dataset)
+        elif resource_differs(resource, fields):
+            self._call("resource_patch", {"id": resource["id"], **fields}, dataset)
+            changes.record(output.key, resource["id"])
+            log.info("CKAN: updated the metadata of resource %s (%s) of %s", output.key, resource["id"], dataset)
+        else:
+            changes.resource_ids[output.key] = resource["id"]
+
+    def _keep_order(self, package: dict[str, Any], ordered_ids: list[str]) -> bool:
+        """Put the publication's resources first, in its order; return True if CKAN reordered."""
+        current_ids = [resource["id"] for resource in package.get("resources", [])]
+        others = [resource_id for resource_id in current_ids if resource_id not in ordered_ids]
+        if current_ids == ordered_ids + others:
+            return False
+
+        self._call("package_resource_reorder", {"id": package["id"], "order": ordered_ids + others}, package["name"])
+        log.info("CKAN: reordered the resources of %s", package["name"])
+        return True
+
+    def _patch_dataset(self, current: dict[str, Any], desired: dict[str, Any]) -> None:
+        patch = {key: value for key, value in desired.items() if key != "name"}
+        patch["id"] = current["id"]
+        patch["extras"] = merged_extras(current, desired)
+        patch["state"] = "active"
+        self._call("package_patch", patch, current["name"])
+        log.info("CKAN: updated the metadata of dataset %s (%s)", current["name"], current["id"])
+
+    # Organizations
+
+    def ensure_organizations(self, organizations: Iterable[Organization], *, editors: Iterable[str] | None = None) -> list[str]:
+        """Create missing organizations, update changed ones, and make `editors` their editors.
+
+        Uses the sysadmin token when one was given. `editors` defaults to the user of the
+        publishing token when it differs from the sysadmin's. Returns the names created.
+        """
+        client = self._admin or self._client
+        editor_names = list(editors) if editors is not None else self._publishing_users()
+
+        created = []
+        for organization in organizations:
+            current = client.call(
+                "organization_show",
+                {"id": organization.name, "include_users": True, "include_datasets": False},
+                dataset=organization.name,
+                missing_ok=True,
+            )
+            fields = organization_fields(organization)
+            if current is None:
+                current = client.call("organization_create", fields, dataset=organization.name)
+                created.append(organization.name)
+                log.info("CKAN: created organization %s", organization.name)
+            elif organization_differs(current, organization):
+                client.call("organization_patch", {**fields, "id": current["id"]}, dataset=organization.name)
+                log.info("CKAN: updated organization %s", organization.name)
+
+            self._add_editors(client, current, editor_names)
+        return created
+
+    def _organization_id(self, organization: Organization, dataset: str) -> str:
+        show = {"id": organization.name, "include_users": False, "include_datasets": False}
+        found = self._call("organization_show", show, dataset, missing_ok=True)
+        if found is not None:
+            return found["id"]
+
+        if self._admin is not None:
+            self.ensure_organizations([organization])
+            return self._call("organization_show", show, dataset)["id"]
+
+        # An ordinary user may create organizations on portals that allow it; the others reject it.
+        try:
+            return self._call("organization_create", organization_fields(organization), dataset)["id"]
+        except PublishError as error:
+            if error.key != "ckan.not_authorized":
+                raise
+            raise PublishError(
+                "ckan.organization_missing", organization=organization.name, url=self.url, dataset=dataset, target="ckan"
+            ) from None
+
+    def _publishing_users(self) -> list[str]:
+        if self._admin is None or self._admin_is_publisher:
+            return []
+
+        # without an id, user_show returns the token's own user (seen on CKAN 2.11.6 and 2.12.0)
+        user = self._client.call("user_show", {}, dataset="-")
+        return [user["name"]]
+
+    def _add_editors(self, client: CkanClient, organization: dict[str, Any], editors: list[str]) -> None:
+        roles = {user["name"]: user.get("capacity") for user in organization.get("users", [])}
+        for editor in editors:
+            if roles.get(editor) in PUBLISHING_ROLES:
+                continue
+            client.call(
+                "organization_member_create",
+                {"id": organization["id"], "username": editor, "role": "editor"},
+                dataset=organization["name"],
+            )
+            log.info("CKAN: made %s an editor of organization %s", editor, organization["name"])
+
+    def _call(self, action: str, data: dict[str, Any], dataset: str, *, upload: OutputFile | None = None, missing_ok: bool = False) -> Any:
+        return self._client.call(
+            action,
+            data,
+            dataset=dataset,
+            upload=upload.path if upload else None,
+            upload_name=upload.key if upload else None,
+            missing_ok=missing_ok,
+        )
+
+
+class _ResourceChanges:
+    """What publishing did to the resources of one dataset."""
+
+    def __init__(self) -> None:
+        self.resource_ids: dict[str, str] = {}
+        self.changed: list[str] = []
+        self.uploaded: list[str] = []
+        self.stale: list[dict[str, Any]] = []
+        self._created = False
+
+    def record(self, key: str, resource_id: str, *, uploaded: bool = False, structural: bool = False) -> None:
+        self.resource_ids[key] = resource_id
+        self.changed.append(key)
+        if uploaded:
+            self.uploaded.append(key)
+        self._created = self._created or structural
+
+    @property
+    def structure_changed(self) -> bool:
+        """True when resources were created or deleted, so the package's resource list is stale."""
+        return self._created or bool(self.stale)
+
+
+def _resources_by_key(resources: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    by_key: dict[str, list[dict[str, Any]]] = {}
+    for resource in resources:
+        key = resource.get(KEY_FIELD)
+        if key:
+            by_key.setdefault(key, []).append(resource)
+    return by_key
