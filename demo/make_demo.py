@@ -1,8 +1,8 @@
 """Build demo/inbox/action-plan/indicators.xlsx from the measures in measures.csv.
 
 The workbook is laid out the way municipal reports come out of Excel, so that the demo run
-exercises the Excel reader: a merged title row with the as-of date, a two-row header with
-merged cells, numbers stored as numbers, and a source note under the data. Each indicator of
+exercises the Excel reader. It has a merged title row with the as-of date, a two-row header
+with merged cells, numbers stored as numbers, and a source note under the data. Each indicator of
 a measure becomes one row; where the plan states a minimum ("минимум 10", "поне 50"), it goes
 into the target column.
 
@@ -53,7 +53,7 @@ def build(measures: Path = MEASURES, workbook: Path = WORKBOOK) -> Path:
     sheet["A1"].alignment = Alignment(wrap_text=True)
     sheet.merge_cells("A1:D1")
 
-    # Two-row header: "Мярка" spans the number and the area, the others span both rows
+    # Two-row header: "Мярка" spans the number and area columns, "Индикатор" spans both rows
     sheet["A3"], sheet["C3"], sheet["D3"] = "Мярка", "Индикатор", "Целева стойност"
     sheet["A4"], sheet["B4"], sheet["D4"] = "№", "Тематична област", "минимум"
     sheet.merge_cells("A3:B3")

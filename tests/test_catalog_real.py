@@ -19,6 +19,7 @@ from frictionless import Schema
 from opendata_sofia.catalog import DatasetSpec, load_catalog
 from opendata_sofia.normalise import normalise
 from opendata_sofia.reading import ReadOptions, read_table
+from opendata_sofia.slugs import slugify
 from opendata_sofia.validation import validate
 from tests.shared import real_inbox
 
@@ -90,13 +91,13 @@ def test_catalog_has_at_least_ten_datasets():
     assert len(CATALOG.datasets) >= 10
 
 
-def test_catalog_ids_are_unique_and_well_formed():
+def test_catalog_ids_unique_and_well_formed():
     ids = [dataset.id for dataset in DATASETS]
     assert sorted(set(ids)) == sorted(ids)
     assert [i for i in ids if not ID_PATTERN.match(i)] == []
 
 
-def test_demo_measures_dataset_has_reserved_id():
+def test_demo_measures_id_reserved():
     owners = {dataset.id: dataset.organization.name for dataset in DATASETS}
     assert owners.get("SO-IOT-0000") == "so-iot"
 
@@ -121,6 +122,23 @@ def test_dataset_schedule_and_licence(dataset):
     assert sofia.get("hvd") in HVD_CATEGORIES | {None}
     assert ISO_DATE.match(sofia["planned"])
     assert [licence["name"] for licence in dataset.licenses if licence["name"] not in ("CC-BY-4.0", "ODbL-1.0")] == []
+
+
+@pytest.mark.parametrize(
+    "dataset",
+    [
+        pytest.param(
+            dataset,
+            marks=pytest.mark.xfail(strict=True, reason="slugify drops the en dash of 2002–2017 without a separator"),
+        )
+        if dataset.name == "naselenie-po-naseleni-mesta-2002-2017"
+        else dataset
+        for dataset in DATASETS
+    ],
+    ids=lambda dataset: dataset.name,
+)
+def test_dataset_name_is_slug_of_title(dataset):
+    assert dataset.name == slugify(dataset.title["bg"])
 
 
 @pytest.mark.parametrize("item", RESOURCES, ids=resource_id)
@@ -148,7 +166,7 @@ def test_schema_is_valid_table_schema(path):
 
 
 @pytest.mark.parametrize("path", SCHEMA_FILES, ids=lambda path: path.name)
-def test_schema_fields_are_documented_in_both_languages(path):
+def test_schema_fields_documented_bilingually(path):
     schema = Schema.from_descriptor(str(path)).to_descriptor()
     undocumented = [
         f["name"]
@@ -264,18 +282,18 @@ def test_population_source_validates(tmp_path):
     [
         ("naseleni-mesta-v-stolichna-obshtina", "settlements", "ekatte", "00357"),
         ("spirki-na-gradskia-transport", "stops", "code", "0729"),
-        ("minimalen-i-maksimalen-bal-po-paralelki-priem-8-klas-2024", "admission-scores", "class_code", "2277"),
+        ("minimalen-i-maksimalen-bal-po-paralelki-priem-v-8-klas-2024", "admission-scores", "class_code", "2277"),
         ("rayoni-na-stolichna-obshtina", "districts", "code", "68134-01"),
     ],
 )
-def test_codes_keep_leading_zeros_and_text(dataset, resource, field, first_value, tmp_path):
+def test_codes_keep_leading_zeros(dataset, resource, field, first_value, tmp_path):
     spec = CATALOG.datasets[dataset]
     resource_spec = next(r for r in spec.resources if r.name == resource)
     table, _ = check(spec, resource_spec, tmp_path)
     first_row = next(iter(next(iter(table.batches()))))
     labels = [label.casefold() for label in table.labels]
-    wanted = {label.casefold() for label, target in resource_spec.labels.items() if target == field} | {field}
-    column = next(index for index, label in enumerate(labels) if label in wanted)
+    accepted = {label.casefold() for label, target in resource_spec.labels.items() if target == field} | {field}
+    column = next(index for index, label in enumerate(labels) if label in accepted)
     assert first_row.cells[column] == first_value
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import zipfile
 
 import openpyxl
 import pytest
@@ -136,6 +137,30 @@ def test_formula_without_value_raises(tmp_path):
     assert raised.value.key == "read.formula_without_value"
     assert raised.value.params == {"file": "book.xlsx", "row": 3, "column": "брой", "value": "=B2*2"}
     assert "и го запишете отново" in raised.value.render("bg")
+
+
+def test_formula_empty_text_result_read(tmp_path):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["код", "удвоен"])
+    sheet.append([1, '=IF(A2=1,"",A2*2)'])
+    written = _save(book, tmp_path, "written.xlsx")
+
+    # Store the values the way Excel does after computing: text "" for B2.
+    with zipfile.ZipFile(written) as source:
+        parts = {name: source.read(name) for name in source.namelist()}
+    xml = parts["xl/worksheets/sheet1.xml"].decode()
+    xml = xml.replace('<c r="B2"><f>IF(A2=1,"",A2*2)</f><v /></c>', '<c r="B2" t="str"><f>IF(A2=1,"",A2*2)</f><v></v></c>')
+    parts["xl/worksheets/sheet1.xml"] = xml.encode()
+    path = tmp_path / "computed.xlsx"
+    with zipfile.ZipFile(path, "w") as target:
+        for name, data in parts.items():
+            target.writestr(name, data)
+
+    _, rows = read_all(path)
+
+    assert 't="str"' in xml
+    assert cells(rows) == [["1", None]]
 
 
 def test_formula_in_dropped_total_ignored(tmp_path):
@@ -274,3 +299,23 @@ def test_not_a_workbook_raises(tmp_path):
 
     assert raised.value.key == "read.excel_invalid"
     assert raised.value.params["format"] == "xlsx"
+
+
+def test_xls_read_as_xlsx_raises():
+    path = shared_path("data", "real", "nsi-ekatte-xls", "Sof_rai.xls")
+
+    with pytest.raises(ReadError) as raised:
+        read_table(path, ReadOptions(format="xlsx"))
+
+    assert raised.value.key == "read.excel_invalid"
+    assert raised.value.params["file"] == "Sof_rai.xls"
+
+
+def test_xlsx_read_as_xls_raises():
+    path = shared_path("cases", "07-xlsx-merged-multirow-header", "ranking_merged_header.xlsx")
+
+    with pytest.raises(ReadError) as raised:
+        read_table(path, ReadOptions(format="xls"))
+
+    assert raised.value.key == "read.excel_invalid"
+    assert raised.value.params["format"] == "xls"

@@ -133,11 +133,13 @@ def build_dataset(dataset: DatasetSpec, pulls: dict[str, Pull], context: RunCont
     (folder / "out").mkdir(parents=True)
     files: list[OutputFile] = []
     row_counts: dict[str, int] = {}
+    output_schemas: dict[str, dict] = {}
     for resource in dataset.resources:
         result = convert(checked.works[resource.name], resource, folder / "out")
         files.extend(result.files)
         row_counts[resource.name] = result.rows
-    files.append(_write_datapackage(dataset, files, folder / "out"))
+        output_schemas[resource.name] = result.schema
+    files.append(_write_datapackage(dataset, files, output_schemas, folder / "out"))
 
     sources = {name: pull.blob.sha256 for name, pull in pulls.items()}
     publication = Publication(
@@ -178,14 +180,15 @@ def _save_reports(path: Path, dataset: DatasetSpec, reports: list, pulls: dict[s
     return path
 
 
-def _write_datapackage(dataset: DatasetSpec, files: list[OutputFile], folder: Path) -> OutputFile:
+def _write_datapackage(
+    dataset: DatasetSpec, files: list[OutputFile], schemas: dict[str, dict], folder: Path
+) -> OutputFile:
     """Describe the outputs as a Data Package; nothing run-specific goes in, so it hashes stably.
 
-    The CSV output of each table carries the Table Schema; JSON, Parquet and GeoJSON are listed
-    as further resources of the same data.
+    The CSV output of each table carries the schema of the canonical output (`.` decimal point,
+    ISO dates); JSON, Parquet and GeoJSON are listed as further resources of the same data.
     """
     descriptor = package_descriptor(dataset)
-    schemas = {resource["name"]: resource["schema"] for resource in descriptor["resources"]}
     sofia = descriptor.pop("sofia", {})
 
     resources = []

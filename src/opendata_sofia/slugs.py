@@ -48,8 +48,9 @@ def transliterate(text: str) -> str:
 
 
 def _final_ia(found: re.Match[str]) -> str:
-    i, ya = found.group(1), found.group(2)
-    return ("I" if i.isupper() else "i") + ("A" if ya.isupper() else "a")
+    latin = "I" if found.group(1).isupper() else "i"
+    latin += "A" if found.group(2).isupper() else "a"
+    return latin
 
 
 def _in_capitals(text: str, index: int) -> bool:

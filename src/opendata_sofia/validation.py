@@ -16,7 +16,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from opendata_sofia.i18n import LANGUAGES, both, message
+from opendata_sofia.i18n import LANGUAGES, both, get_language, message
 from opendata_sofia.normalise import Notice, TableProblem, WorkTable, primary_key
 
 # Constraint errors carry the rule in the note: 'constraint "minimum" is "0"'.
@@ -92,6 +92,25 @@ class ValidationReport:
     def summary(self, lang: str = "bg") -> str:
         """Return the report as text for the operator: the first errors in full, then counts."""
         return "\n".join(_summary_lines(self, lang))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ValidationReport":
+        """Rebuild a report saved with `to_dict`."""
+        return cls(
+            dataset=data["dataset"],
+            resource=data["resource"],
+            valid=data["valid"],
+            errors=[ReportError(**error) for error in data["errors"]],
+            stats=data["stats"],
+            read_info=data["read"],
+            warnings=data["warnings"],
+        )
+
+
+def summarise_saved_report(document: dict[str, Any], lang: str | None = None) -> str:
+    """Return the operator's summary of a dataset report saved by the pipeline (all resources)."""
+    lang = lang or get_language()
+    return "\n\n".join(ValidationReport.from_dict(resource).summary(lang) for resource in document["resources"])
 
 
 def validate(work: WorkTable, dataset: str, resource: str, *, limit_errors: int = 1000) -> ValidationReport:

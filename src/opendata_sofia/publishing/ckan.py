@@ -5,9 +5,16 @@ Publishing is idempotent. The dataset is found by its stable name and each resou
 changed file is uploaded into the same resource, so resource ids (and DataStore tables) are
 kept. `ckan_metadata` says where each catalog field goes and when the dataset is patched.
 
-Order of writes: the dataset is created (when new), then resources are created or re-uploaded,
-resources whose key left the publication are deleted, and the dataset metadata with its
-provenance is patched last, so the provenance on the portal describes files that are there.
+Each CSV output is also loaded into the DataStore table of its resource (`datastore.py`), typed
+by the resource's Table Schema.
+
+Order of writes: the dataset is created (when new), then resources are created or re-uploaded
+and their DataStore tables loaded, resources whose key left the publication are deleted, and
+the dataset metadata with its provenance is patched last, so the provenance on the portal
+describes files that are there. A run that stops anywhere in between leaves every file that
+was not yet replaced readable, and the next run finishes the work: the dataset is found by
+name, resources by key (copies left by a lost response are deleted), and a DataStore table
+is loaded again until its resource records the CSV's sha256.
 
 Only actions present in both CKAN 2.11 and 2.12 are used. The integration tests pass against
 CKAN 2.11.6 and 2.12.0.
@@ -22,6 +29,7 @@ from opendata_sofia.catalog import Organization
 from opendata_sofia.errors import PublishError
 from opendata_sofia.publishing.base import OutputFile, Publication, PublishResult
 from opendata_sofia.publishing.ckan_client import CkanClient
+from opendata_sofia.publishing.datastore import HASH_FIELD, DataStoreLoader, read_header, table_definition
 from opendata_sofia.publishing.ckan_metadata import (
     KEY_FIELD,
     content_differs,
@@ -64,6 +72,7 @@ class CkanTarget:
         self._client = CkanClient(self.url, token, **options)
         self._admin = CkanClient(self.url, admin_token, **options) if admin_token else None
         self._admin_is_publisher = admin_token == token
+        self._datastore = DataStoreLoader(self._client)
 
     def __repr__(self) -> str:
         return f"CkanTarget({self.url!r})"
@@ -83,17 +92,18 @@ class CkanTarget:
         current = self._call("package_show", {"id": dataset.name}, dataset.name, missing_ok=True)
         created = current is None
         if created:
-            current = self._call("package_create", desired, dataset.name)
+            current = self._create_dataset(desired)
             log.info("CKAN: created dataset %s (%s)", dataset.name, current["id"])
 
-        # Resources
+        # Resources and their DataStore tables
         changes = _ResourceChanges()
         existing = _resources_by_key(current.get("resources", []))
         for output in publication.files:
-            matches = existing.pop(output.key, [])
+            matches = _best_first(existing.pop(output.key, []), output)
             changes.stale.extend(matches[1:])  # duplicates left by an interrupted earlier run
             resource = matches[0] if matches else None
-            self._sync_resource(current["id"], resource, output, publication, changes)
+            resource = self._sync_resource(current["id"], resource, output, publication, changes)
+            self._sync_datastore(resource, output, publication, changes)
         for leftovers in existing.values():
             changes.stale.extend(leftovers)
         for resource in changes.stale:
@@ -120,6 +130,7 @@ class CkanTarget:
                 "uploaded": changes.uploaded,
                 "created": created,
                 "metadata_changed": metadata_changed,
+                "datastore": changes.datastore,
             },
         )
 
@@ -130,26 +141,68 @@ class CkanTarget:
         output: OutputFile,
         publication: Publication,
         changes: "_ResourceChanges",
-    ) -> None:
+    ) -> dict[str, Any]:
+        """Create, re-upload or patch the resource of `output`; return the resource as CKAN has it."""
         dataset = publication.dataset.name
         fields = resource_fields(output, publication.dataset)
 
         if resource is None:
-            result = self._call(
-                "resource_create", {"package_id": package_id, **fields}, dataset, upload=output
-            )
+            result = self._create_resource(package_id, fields, output, dataset)
             changes.record(output.key, result["id"], uploaded=True, structural=True)
             log.info("CKAN: created resource %s (%s) of %s", output.key, result["id"], dataset)
-        elif resource.get("hash") != output.sha256:
-            self._call("resource_patch", {"id": resource["id"], **fields}, dataset, upload=output)
+            return result
+        if resource.get("hash") != output.sha256:
+            result = self._call("resource_patch", {"id": resource["id"], **fields}, dataset, upload=output)
             changes.record(output.key, resource["id"], uploaded=True)
             log.info("CKAN: uploaded a new %s into resource %s of %s", output.key, resource["id"], dataset)
-        elif resource_differs(resource, fields):
-            self._call("resource_patch", {"id": resource["id"], **fields}, dataset)
+            return result
+        if resource_differs(resource, fields):
+            result = self._call("resource_patch", {"id": resource["id"], **fields}, dataset)
             changes.record(output.key, resource["id"])
             log.info("CKAN: updated the metadata of resource %s (%s) of %s", output.key, resource["id"], dataset)
-        else:
-            changes.resource_ids[output.key] = resource["id"]
+            return result
+
+        changes.resource_ids[output.key] = resource["id"]
+        return resource
+
+    def _sync_datastore(
+        self, resource: dict[str, Any], output: OutputFile, publication: Publication, changes: "_ResourceChanges"
+    ) -> None:
+        """Load a CSV output into the DataStore table of its resource; other formats have none."""
+        if output.format != "CSV":
+            return
+        header = read_header(output.path)
+        if not header:
+            return
+
+        spec = next((spec for spec in publication.dataset.resources if spec.name == output.resource), None)
+        table = table_definition(spec.schema if spec else {}, header)
+        load = self._datastore.sync(resource, output, table, publication.dataset.name)
+        changes.datastore[output.key] = {"status": load.status, "rows": load.rows, "deleted": load.deleted}
+        if load.status != "unchanged":
+            changes.record(output.key, resource["id"])
+
+    def _create_dataset(self, desired: dict[str, Any]) -> dict[str, Any]:
+        name = desired["name"]
+
+        def created_already() -> dict[str, Any] | None:
+            return self._call("package_show", {"id": name}, name, missing_ok=True)
+
+        return self._client.call("package_create", desired, dataset=name, recover=created_already)
+
+    def _create_resource(self, package_id: str, fields: dict[str, Any], output: OutputFile, dataset: str) -> dict[str, Any]:
+        def created_already() -> dict[str, Any] | None:
+            package = self._call("package_show", {"id": package_id}, dataset)
+            return next((r for r in package.get("resources", []) if r.get(KEY_FIELD) == output.key), None)
+
+        return self._client.call(
+            "resource_create",
+            {"package_id": package_id, **fields},
+            dataset=dataset,
+            upload=output.path,
+            upload_name=output.key,
+            recover=created_already,
+        )
 
     def _keep_order(self, package: dict[str, Any], ordered_ids: list[str]) -> bool:
         """Put the publication's resources first, in its order; return True if CKAN reordered."""
@@ -260,11 +313,13 @@ class _ResourceChanges:
         self.changed: list[str] = []
         self.uploaded: list[str] = []
         self.stale: list[dict[str, Any]] = []
+        self.datastore: dict[str, dict[str, Any]] = {}
         self._created = False
 
     def record(self, key: str, resource_id: str, *, uploaded: bool = False, structural: bool = False) -> None:
         self.resource_ids[key] = resource_id
-        self.changed.append(key)
+        if key not in self.changed:
+            self.changed.append(key)
         if uploaded:
             self.uploaded.append(key)
         self._created = self._created or structural
@@ -273,6 +328,15 @@ class _ResourceChanges:
     def structure_changed(self) -> bool:
         """True when resources were created or deleted, so the package's resource list is stale."""
         return self._created or bool(self.stale)
+
+
+def _best_first(resources: list[dict[str, Any]], output: OutputFile) -> list[dict[str, Any]]:
+    """Order copies of one resource so the one that already has this file and its table is kept."""
+
+    def score(resource: dict[str, Any]) -> int:
+        return (resource.get("hash") == output.sha256) + (resource.get(HASH_FIELD) == output.sha256)
+
+    return sorted(resources, key=score, reverse=True)
 
 
 def _resources_by_key(resources: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:

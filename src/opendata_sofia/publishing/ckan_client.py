@@ -12,6 +12,7 @@ from ckanapi import RemoteCKAN
 from ckanapi.errors import NotFound
 
 from opendata_sofia import __version__
+from opendata_sofia.errors import PublishError
 from opendata_sofia.publishing.ckan_errors import (
     CKAN_ERRORS,
     RETRYABLE,
@@ -66,12 +67,20 @@ class CkanClient:
         upload: Path | None = None,
         upload_name: str | None = None,
         missing_ok: bool = False,
+        recover: Callable[[], Any] | None = None,
     ) -> Any:
         """Run `action` and return its result; None for NotFound when `missing_ok`.
 
         `upload` sends the file as the multipart field `upload`, named `upload_name` on CKAN.
+        `recover` is called before each retry of an action that creates something: when the
+        failed attempt did reach CKAN (only the response was lost), it returns what was created,
+        and that is returned instead of creating a second copy.
         """
         for attempt in range(1, self.attempts + 1):
+            if attempt > 1 and recover is not None:
+                recovered = self._recover(recover, action, dataset)
+                if recovered is not None:
+                    return recovered
             try:
                 return self._call_once(action, data or {}, upload, upload_name)
             except NotFound as error:
@@ -85,6 +94,16 @@ class CkanClient:
             except CKAN_ERRORS as error:
                 raise self._error(error, action, dataset, attempt) from error
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _recover(self, recover: Callable[[], Any], action: str, dataset: str) -> Any:
+        try:
+            found = recover()
+        except PublishError as error:
+            log.info("CKAN: could not check whether %s for %s took effect (%s)", action, dataset, error.key)
+            return None
+        if found is not None:
+            log.info("CKAN: %s for %s took effect before its response was lost; not sent again", action, dataset)
+        return found
 
     def _call_once(self, action: str, data: dict[str, Any], upload: Path | None, upload_name: str | None) -> Any:
         request = {"timeout": self.timeout}

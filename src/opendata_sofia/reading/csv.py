@@ -97,10 +97,10 @@ def _excel_sep_line(path: Path, encoding: str) -> str | None:
 def sniff_delimiter(path: Path, encoding: str, quote_char: str = '"') -> str:
     """Choose among `, ; TAB |` the delimiter that splits the first records most consistently.
 
-    Each candidate parses the first non-blank records (quotes respected); the one whose most
-    common field count covers the largest share of records wins, and among candidates within
-    `SNIFF_CONSISTENCY_MARGIN` of it the one with more fields. One field everywhere is no
-    evidence, so a file where no candidate splits anything raises ReadError.
+    Each candidate parses the first non-blank records with quotes respected. The candidate
+    whose most common field count covers the largest share of records wins. Candidates within
+    `SNIFF_CONSISTENCY_MARGIN` of that share compete on the number of fields. One field
+    everywhere is no evidence, so a file where no candidate splits anything raises ReadError.
     """
     with path.open("r", encoding=encoding, newline="") as stream:
         sample = stream.read(SNIFF_SAMPLE_CHARS)

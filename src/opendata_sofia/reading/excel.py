@@ -1,7 +1,7 @@
 """Excel workbooks: .xlsx through openpyxl, legacy .xls (BIFF) through xlrd.
 
-Both give rows of rendered cell text plus, per row, the columns hidden under a merged cell, so
-the header can join merged groups and a merged note below the data can be told from a row.
+Both give rows of rendered cell text plus, per row, the columns hidden under a merged cell. The
+header joins merged groups with them, and the row rules recognise a merged note below the data.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from opendata_sofia.reading.rows import RowRules, tabulate
 
 # Formatted but empty rows at the end of a sheet are layout, not blank data rows: not counted.
 EXCEL_RULES = RowRules(footer=True, count_trailing_blank=False)
+# openpyxl cell types of text; "str" is a formula's text result.
+_TEXT_TYPES = ("s", "str", "inlineStr")
 
 
 def render(value: Any) -> str | None:
@@ -45,13 +47,14 @@ def render(value: Any) -> str | None:
 def read_xlsx(path: Path, options: ReadOptions) -> TableRead:
     """Read one sheet of an .xlsx workbook as a table (see `read_table`)."""
     import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
 
     try:
         # data_only: the values Excel computed and stored, not the formulas.
         # NOTE: openpyxl's read-only mode has no merged-cell ranges, so the whole workbook is
-        # loaded into memory; municipal workbooks are small, a sheet of a million rows is not.
+        # loaded into memory. That suits municipal workbooks but not a sheet of a million rows.
         book = openpyxl.load_workbook(path, data_only=True)
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
+    except (InvalidFileException, zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
         raise ReadError("read.excel_invalid", file=path.name, format="xlsx", value=str(exc)) from None
 
     sheet = _pick(path, book.sheetnames, options.sheet)
@@ -77,8 +80,9 @@ def _uncached_formulas(path: Path, sheet: str, values: Any) -> dict[int, dict[in
     """Map row -> column -> formula for formula cells that have no stored value.
 
     openpyxl reads either the formulas or the stored values, so a second, read-only pass
-    finds the formulas, and any whose value is empty was never computed (the file was written
-    by a program, not saved by Excel).
+    finds the formulas. A formula with no value was never computed (the file was written by a
+    program, not saved by Excel), unless its stored type is text: that is a formula whose result
+    is the empty string, such as `=IF(A2="","",A2*2)`.
     """
     import openpyxl
 
@@ -89,7 +93,8 @@ def _uncached_formulas(path: Path, sheet: str, values: Any) -> dict[int, dict[in
             for cell in row:
                 if getattr(cell, "data_type", None) != "f":
                     continue
-                if values.cell(row=cell.row, column=cell.column).value is None:
+                stored = values.cell(row=cell.row, column=cell.column)
+                if stored.value is None and stored.data_type not in _TEXT_TYPES:
                     found.setdefault(cell.row, {})[cell.column - 1] = str(cell.value)
     finally:
         book.close()
@@ -154,12 +159,12 @@ def _spanned_xls(sheet: Any) -> dict[int, frozenset[int]]:
     return {row: frozenset(columns) for row, columns in spanned.items()}
 
 
-def _pick(path: Path, names: list[str], wanted: str | int | None) -> str:
+def _pick(path: Path, names: list[str], requested: str | int | None) -> str:
     """Return the sheet name for `sofia.read.sheet`: a name, a 1-based index, or the first sheet."""
-    if wanted is None:
+    if requested is None:
         return names[0]
-    if isinstance(wanted, int) and 1 <= wanted <= len(names):
-        return names[wanted - 1]
-    if isinstance(wanted, str) and wanted in names:
-        return wanted
-    raise ReadError("read.sheet_not_found", file=path.name, sheet=wanted, available=", ".join(names))
+    if isinstance(requested, int) and 1 <= requested <= len(names):
+        return names[requested - 1]
+    if isinstance(requested, str) and requested in names:
+        return requested
+    raise ReadError("read.sheet_not_found", file=path.name, sheet=requested, available=", ".join(names))

@@ -19,7 +19,7 @@ _AS_OF = re.compile(r"към\s+дата\s*:?\s*(\d{1,2})\.(\d{1,2})\.(\d{4})", r
 
 @dataclass
 class Header:
-    """The labels of a table and what the rows above and inside the header told about it."""
+    """The labels of a table, the rows they came from, and the metadata found in its title."""
 
     labels: list[str]
     rows: list[int]
@@ -46,8 +46,8 @@ def split_header(rows: Iterator[RawRow], header_rows: list[int] | None, file: Pa
     Without `header_rows` the first non-blank row is the header. Rows above the header are the
     preamble: they are ignored, except for an as-of date in a title.
     """
-    wanted = set(header_rows or ())
-    last = max(wanted) if wanted else None
+    requested = set(header_rows or ())
+    last = max(requested) if requested else None
     preamble: list[RawRow] = []
     found: list[RawRow] = []
 
@@ -57,7 +57,7 @@ def split_header(rows: Iterator[RawRow], header_rows: list[int] | None, file: Pa
                 continue
             found.append(row)
             break
-        if row.number in wanted:
+        if row.number in requested:
             found.append(row)
         elif row.number < last:
             preamble.append(row)
@@ -81,7 +81,7 @@ def split_header(rows: Iterator[RawRow], header_rows: list[int] | None, file: Pa
 
 
 def _is_merged_title(row: RawRow) -> bool:
-    """Tell whether a row holds one text in a cell merged across columns, as a title does."""
+    """Tell whether a row contains one text in a cell merged across columns, as a title does."""
     filled = [index for index, cell in enumerate(row.cells) if clean_label(cell)]
     return len(filled) == 1 and bool(row.spanned) and filled[0] + 1 in row.spanned
 
@@ -90,7 +90,7 @@ def build_labels(header: list[RawRow]) -> tuple[list[str], int]:
     """Join the header rows into one label per column; return the labels and the trimmed count.
 
     An upper header row that came from merged cells has its value only in the first column of
-    each group. Excel tells which columns a merge covers, and those are filled from the left.
+    each group. Excel records which columns a merge covers, and those are filled from the left.
     A CSV file has lost that, so every blank upper cell is filled from the cell to its left.
     Columns after the last non-blank header cell are dropped: they are the trailing empty
     fields of lines that end with a delimiter.

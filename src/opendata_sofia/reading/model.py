@@ -1,4 +1,4 @@
-"""What a read produces: source rows, facts about the read, and the table that streams them."""
+"""The results of a read: source rows, facts about the read, and the table that streams them."""
 
 from __future__ import annotations
 

@@ -30,7 +30,7 @@ DROPPED_TOTAL = "read.dropped.total"
 
 @dataclass(frozen=True)
 class RowRules:
-    """Which data-row rules apply to a format."""
+    """The data-row rules that apply to a format."""
 
     footer: bool = True
     count_trailing_blank: bool = True
@@ -47,7 +47,7 @@ def tabulate(
 ) -> TableRead:
     """Build the table of a source from a factory of its raw rows.
 
-    Without `labels`, the header is read from the rows; each call of the table's `batches()`
+    Without `labels`, the header is read from the rows. Each call of the table's `batches()`
     calls `raw_rows` again and skips the header rows before applying the data-row rules.
     """
     header_end = 0
