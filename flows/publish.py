@@ -19,8 +19,9 @@ from prefect.tasks import exponential_backoff
 
 from opendata_sofia import __version__, pipeline, progress
 from opendata_sofia.catalog import require_catalog
-from opendata_sofia.errors import PublishError, SourceError, SourceNotFound
+from opendata_sofia.errors import PublishError, ReadError, SourceError, SourceNotFound, ValidationFailed
 from opendata_sofia.ledger import DatasetResult, Ledger
+from opendata_sofia.redaction import redact
 from opendata_sofia_flows.secrets import resolve_ckan_token
 from opendata_sofia.settings import Settings
 
@@ -52,12 +53,30 @@ network_task = dict(
 
 @task(name="fetch-sources", **network_task)
 def fetch_sources(dataset, context):
-    return pipeline.fetch_dataset(dataset, context)
+    try:
+        return pipeline.fetch_dataset(dataset, context)
+    except SourceNotFound as error:  # an export not delivered yet: the task itself did its job
+        return error
 
 
 @task(name="read-validate-convert", cache_policy=NO_CACHE)
 def build(dataset, pulls, context):
-    return pipeline.build_dataset(dataset, pulls, context)
+    try:
+        return pipeline.build_dataset(dataset, pulls, context)
+    except (ValidationFailed, ReadError) as error:  # bad input is a result, reported once below
+        return error
+
+
+def _raising(step):
+    """Call a task and raise the expected failure it returned, outside the task run."""
+
+    def call(*args):
+        outcome = step(*args)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    return call
 
 
 @task(name="publish", **network_task)
@@ -69,7 +88,7 @@ def publish(built, target):
 def process(dataset, context, target) -> DatasetResult:
     progress.emit("dataset_started", dataset=dataset.name)
     result = pipeline.process_dataset(
-        dataset, context, target, fetch_step=fetch_sources, build_step=build, publish_step=publish
+        dataset, context, target, fetch_step=_raising(fetch_sources), build_step=_raising(build), publish_step=publish
     )
     _log_result(result)
     progress.emit("dataset_finished", dataset=dataset.name, status=result.status)
@@ -157,7 +176,7 @@ def _crashed(dataset, future) -> DatasetResult:
         dataset=dataset.name,
         organization=dataset.organization.name,
         status="failed",
-        message=f"{state.name}: {state.message}",
+        message=redact(f"{state.name}: {state.message}"),  # the text of an unexpected exception
     )
 
 
@@ -166,7 +185,7 @@ def _log_result(result: DatasetResult) -> None:
     if result.status in NEEDS_A_PERSON:
         logger.error("%s: %s — %s", result.dataset, result.status, result.message)
     elif result.status == "skipped":
-        logger.warning("%s: skipped — %s", result.dataset, result.message)
+        logger.info("%s: skipped — %s", result.dataset, result.message)
     else:
         logger.info("%s: %s (%s rows, %.1f s)", result.dataset, result.status, result.rows, result.duration_s)
 

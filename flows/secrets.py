@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+from opendata_sofia.redaction import register_secret
+
 SECRET_BLOCK = "ckan-api-token"
 
 
@@ -16,6 +18,8 @@ def resolve_ckan_token() -> str | None:
     from prefect.blocks.system import Secret
 
     try:
-        return Secret.load(SECRET_BLOCK).get()
+        token = Secret.load(SECRET_BLOCK).get()
     except ValueError:  # the block does not exist on this Prefect server
         return None
+    register_secret(token)  # masked in logs and messages like the environment's token
+    return token

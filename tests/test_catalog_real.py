@@ -46,11 +46,9 @@ CODE_NAME = re.compile(r"(^id$|_id$|code$|ekatte$|_ref$)")
 
 # Sources that fail validation on purpose, with the errors they must produce.
 EXPECTED_FAILURES = {
-    # 30 negative pollutant concentrations and 66 negative temperatures break `minimum: 0`.
-    ("kachestvo-na-atmosfernia-vazduh", "hourly-readings"): {("constraint-error", "level"): 96},
+    # 30 negative pollutant concentrations break the row check; the 66 sub-zero temperatures pass.
+    ("kachestvo-na-atmosfernia-vazduh", "hourly-readings"): {("row-constraint", "level"): 30},
 }
-# Sources that cannot pass yet because the reader leaves the first NSI column without a label.
-KNOWN_GAPS = {("naselenie-po-naseleni-mesta-2002-2017", "population")}
 
 
 CATALOG = load_catalog(CATALOG_DIR, SCHEMAS_DIR)
@@ -77,7 +75,7 @@ def check(dataset: DatasetSpec, resource, tmp_path: Path):
     """Read, normalise and validate one resource as a run does; return the table and the report."""
     table = read_table(source_file(resource), ReadOptions.from_descriptor(resource.read))
     work = normalise(table, resource, dataset.name, tmp_path)
-    return table, validate(work, dataset.name, resource.name, limit_errors=10_000)
+    return table, validate(work, dataset.name, resource.name, limit_errors=10_000, checks=resource.checks)
 
 
 # Catalog metadata
@@ -124,19 +122,7 @@ def test_dataset_schedule_and_licence(dataset):
     assert [licence["name"] for licence in dataset.licenses if licence["name"] not in ("CC-BY-4.0", "ODbL-1.0")] == []
 
 
-@pytest.mark.parametrize(
-    "dataset",
-    [
-        pytest.param(
-            dataset,
-            marks=pytest.mark.xfail(strict=True, reason="slugify drops the en dash of 2002–2017 without a separator"),
-        )
-        if dataset.name == "naselenie-po-naseleni-mesta-2002-2017"
-        else dataset
-        for dataset in DATASETS
-    ],
-    ids=lambda dataset: dataset.name,
-)
+@pytest.mark.parametrize("dataset", DATASETS, ids=lambda dataset: dataset.name)
 def test_dataset_name_is_slug_of_title(dataset):
     assert dataset.name == slugify(dataset.title["bg"])
 
@@ -242,7 +228,7 @@ def test_demo_source_validates(item, tmp_path):
     [
         item
         for item in RESOURCES
-        if not is_demo(item[1]) and (item[0].name, item[1].name) not in set(EXPECTED_FAILURES) | KNOWN_GAPS
+        if not is_demo(item[1]) and (item[0].name, item[1].name) not in EXPECTED_FAILURES
     ],
     ids=resource_id,
 )
@@ -260,16 +246,12 @@ def test_air_quality_fails_on_negative_levels(tmp_path):
     expected = EXPECTED_FAILURES[(dataset.name, "hourly-readings")]
     assert not report.valid
     assert Counter((error.type, error.field) for error in report.errors) == expected
-    assert {error.constraint for error in report.errors} == {"minimum"}
+    assert {error.constraint for error in report.errors} == {"parameter_name == 'Temperature' or level >= 0"}
+    assert all(float(error.value) < 0 for error in report.errors)
     assert report.stats["rows"] == 5000
 
 
 @pytest.mark.shared
-@pytest.mark.xfail(
-    strict=True,
-    reason="the NSI report's first column has a blank label in all three header rows, and a blank label "
-    "cannot be mapped to the `area` field with `labels`",
-)
 def test_population_source_validates(tmp_path):
     dataset = CATALOG.datasets["naselenie-po-naseleni-mesta-2002-2017"]
     _, report = check(dataset, dataset.resources[0], tmp_path)

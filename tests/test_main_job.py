@@ -183,8 +183,8 @@ def test_real_inbox_publishes_and_blocks_air_quality(project):
     report = json.loads(Path(next(r["report"] for r in summary["results"] if r["status"] == "invalid"))
                         .read_text(encoding="utf-8"))
     errors = [e for resource in report["resources"] for e in resource["errors"]]
-    assert all(e["type"] == "constraint-error" for e in errors)
-    assert len(errors) == 96
+    assert all(e["type"] == "row-constraint" for e in errors)
+    assert len(errors) == 30
     assert all(e["row"] and e["field"] for e in errors)
 
 

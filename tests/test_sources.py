@@ -98,7 +98,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def http_server():
+def http_server(monkeypatch):
+    # Loopback is blocked for sources unless the operator allows it
+    monkeypatch.setenv("OPENDATA_SOFIA_ALLOW_HOSTS", "127.0.0.1")
     _Handler.requests_seen = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -48,6 +48,7 @@ class ResourceSpec:
     labels: dict[str, str] = field(default_factory=dict)
     locale: dict[str, Any] = field(default_factory=dict)
     cleanup: list[dict[str, Any]] = field(default_factory=list)
+    checks: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def format(self) -> str:
@@ -293,6 +294,13 @@ def _load_resource(raw: dict, index: int, path: Path, schemas_dir: Path, report)
     labels = sofia.get("labels") or {}
     locale = sofia.get("locale") or {}
     cleanup = sofia.get("cleanup") or []
+    checks = sofia.get("checks") or []
+    for check in checks:
+        if check.get("type") != "row-constraint" or not isinstance(check.get("formula"), str):
+            report(f"{where}: a check needs 'type': 'row-constraint' and a 'formula'")
+        hint = check.get("hint")
+        if hint is not None and not (isinstance(hint, dict) and hint.get("bg") and hint.get("en")):
+            report(f"{where}: the hint of a check needs text in bg and en")
     if schema is not None:
         field_names = {f["name"] for f in schema.get("fields", [])}
         for label, target in labels.items():
@@ -305,6 +313,13 @@ def _load_resource(raw: dict, index: int, path: Path, schemas_dir: Path, report)
             for field_name in rule.get("fields", []):
                 if field_name not in field_names:
                     report(f"{where}: clean-up rule for unknown field {field_name!r}")
+        for check in checks:
+            if check.get("field") and check["field"] not in field_names:
+                report(f"{where}: check names unknown field {check['field']!r}")
+        from opendata_sofia.pii import allow_problems  # pii imports validation, which imports this module
+
+        for problem in allow_problems(sofia.get("pii"), field_names):
+            report(f"{where}: {problem}")
 
     if schema is None:
         return None
@@ -319,6 +334,7 @@ def _load_resource(raw: dict, index: int, path: Path, schemas_dir: Path, report)
         labels=labels,
         locale=locale,
         cleanup=cleanup,
+        checks=checks,
     )
 
 

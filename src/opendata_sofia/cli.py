@@ -35,6 +35,9 @@ err = Console(stderr=True, highlight=False)
 
 def main() -> None:
     """Console-script entry point: take `--lang` from anywhere, then run the command."""
+    from opendata_sofia.redaction import install_log_redaction
+
+    install_log_redaction()
     args = _take_language(sys.argv[1:])
     try:
         app(args=args, prog_name="opendata-sofia")
@@ -100,7 +103,7 @@ def run(
         raise typer.BadParameter(message("cli.bad_target", target=target), param_hint="--target")
     if inbox is not None and not inbox.is_dir():
         raise typer.BadParameter(message("cli.inbox_missing", path=inbox), param_hint="--inbox")
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO" if verbose else "WARNING")
+    _quiet_prefect(verbose)
 
     from opendata_sofia_flows.publish import run_catalog
 
@@ -120,6 +123,18 @@ def run(
     else:
         _print_summary(summary)
     raise typer.Exit(EXIT_DATASETS_FAILED if summary["needs_attention"] else EXIT_OK)
+
+
+def _quiet_prefect(verbose: bool) -> None:
+    """Keep Prefect's own console log out of the operator's view unless `--verbose` is given.
+
+    The run is still recorded on the Prefect server with its full log; the CLI shows the
+    progress bar, the summary table and the validation reports instead.
+    """
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    if not verbose:
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "ERROR")
+        os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
 
 
 class _progress_bar:

@@ -3,7 +3,8 @@
     PipelineError                 base of everything below; carries a message key and its arguments
     ├── CatalogError              a descriptor or schema is invalid or missing
     ├── SourceError               a source could not be fetched
-    │   └── SourceNotFound        a drop-folder file or HTTP resource does not exist
+    │   ├── SourceNotFound        a drop-folder file or HTTP resource does not exist
+    │   └── BlockedAddress        a source or redirect leads to an address not allowed (`netguard`)
     ├── ReadError                 bytes could not be read as a table
     │   └── EncodingError         the text is not in the configured or detected encoding
     ├── ValidationFailed          the table breaks its Table Schema (the report is attached)
@@ -29,9 +30,11 @@ class PipelineError(Exception):
         super().__init__(self.render("en"))
 
     def render(self, lang: str | None = None) -> str:
+        """Render the message in `lang`, with secrets and URL credentials masked."""
         from opendata_sofia.i18n import message
+        from opendata_sofia.redaction import redact
 
-        return message(self.key, lang=lang, **self.params)
+        return redact(message(self.key, lang=lang, **self.params))
 
 
 class CatalogError(PipelineError):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import re
 from array import array
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -45,7 +46,8 @@ LOCALE_PROPERTIES = {
 LOCALE_FORMAT_KEYS = {"dateFormat": "date", "datetimeFormat": "datetime", "timeFormat": "time"}
 LOCALE_KEYS = {"decimalChar", "groupChar", "bareNumber", "trueValues", "falseValues", "format", "fields"}
 LOCALE_KEYS |= set(LOCALE_FORMAT_KEYS)
-CLEANUP_ACTIONS = ("stripSuffix", "replace", "strip")
+CLEANUP_ACTIONS = ("stripSuffix", "replace", "strip", "padStart")
+POSITION_KEY = re.compile(r"#[1-9][0-9]*")
 
 # A file whose every row is too long would otherwise keep one problem per row in memory. The
 # report shows this many and counts the rest.
@@ -198,8 +200,10 @@ def map_labels(labels: list[str], schema: dict[str, Any], configured: dict[str, 
     fields = schema.get("fields", [])
     names = [f["name"] for f in fields]
     key_fields = primary_key(schema)
+    # "#3" names the third column, for a column whose header is blank or ambiguous
+    by_position = {int(key[1:]): target for key, target in configured.items() if POSITION_KEY.fullmatch(key)}
     lookups = [
-        {_label_key(label): target for label, target in configured.items()},
+        {_label_key(label): target for label, target in configured.items() if not POSITION_KEY.fullmatch(label)},
         {_label_key(name): name for name in reversed(names)},
         {_label_key(f["title"]): f["name"] for f in reversed(fields) if f.get("title")},
     ]
@@ -208,11 +212,13 @@ def map_labels(labels: list[str], schema: dict[str, Any], configured: dict[str, 
     problems = []
     for index, label in enumerate(labels):
         position = index + 1
-        if label is None or not label.strip():
+        target = by_position.get(position)
+        if target is None and (label is None or not label.strip()):
             problems.append(TableProblem("blank-label", f"label at position {position} is blank", value=label or ""))
             continue
 
-        target = next((lookup[key] for lookup in lookups if (key := _label_key(label)) in lookup), None)
+        if target is None:
+            target = next((lookup[key] for lookup in lookups if (key := _label_key(label)) in lookup), None)
         if target is None:
             note = f'label "{label}" at position {position} matches no field of the schema'
             problems.append(TableProblem("extra-label", note, value=label))
@@ -316,6 +322,10 @@ def _cleanup_action(key: str, argument: Any, name: str) -> Callable[[str], str]:
         return str.strip
     if key == "strip":
         return lambda value: value
+    if key == "padStart":
+        # Restores leading zeros that a spreadsheet dropped from a fixed-width code (463 -> 0463)
+        width, fill = int(argument["length"]), str(argument.get("char", "0"))
+        return lambda value: value.rjust(width, fill) if value else value
     raise CatalogError(
         detail=f"clean-up rule {key!r} for field {name!r} is unknown: use one of {', '.join(CLEANUP_ACTIONS)}"
     )

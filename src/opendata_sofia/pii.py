@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from opendata_sofia.i18n import both
+from opendata_sofia.i18n import LANGUAGES, message
 
 if TYPE_CHECKING:
     from opendata_sofia.catalog import DatasetSpec
@@ -89,7 +89,7 @@ SAMPLE_VALUES = 3
 TEN_DIGITS = re.compile(r"(?<!\d)(?<!\d[.,])\d{10}(?!\d)(?![.,]\d)")
 EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
 # +359 / 00359 / 0, then 87, 88 or 89 and seven digits, with the usual separators.
-MOBILE = re.compile(r"(?<![\d+])(?:(?:\+|00)359[ \-/.]*\(?0?|\(?0)8[789]\d\)?(?:[ \-/.]?\d){6}(?!\d)")
+MOBILE = re.compile(r"(?<![\d+])(?:(?:\+|00)359[ \-/.]*\(?0?|\(?0)8[789](?:\)?[ \-/.]?\d){7}(?!\d)")
 IBAN_CANDIDATE = re.compile(r"(?<![A-Za-z0-9])BG\d{2}(?: ?[A-Za-z0-9]){18}(?![A-Za-z0-9])", re.IGNORECASE)
 IBAN = re.compile(r"^BG\d{2}[A-Z]{4}\d{6}[A-Z0-9]{8}$")
 
@@ -275,9 +275,10 @@ class PiiFinding:
             "rows": ", ".join(str(row) for row in self.rows),
             "samples": ", ".join(self.samples),
         }
-        kind_names = both(f"pii.kind.{self.kind}")
-        hint = {lang: text for lang, text in both("pii.hint", **params).items()}
-        hint = {lang: text.replace("{kind_name}", kind_names[lang]) for lang, text in hint.items()}
+        hint = {
+            lang: message("pii.hint", lang=lang, kind_name=message(f"pii.kind.{self.kind}", lang=lang), **params)
+            for lang in LANGUAGES
+        }
         note = f"{self.matches} of {self.cells} cells hold {self.kind} values"
         return ReportError(
             self.dataset, self.resource, self.rows[0] if self.rows else None, self.field, self.label,

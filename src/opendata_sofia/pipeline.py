@@ -21,9 +21,11 @@ from typing import Any, Callable
 from opendata_sofia import __version__
 from opendata_sofia.catalog import DatasetSpec, package_descriptor
 from opendata_sofia.errors import PipelineError, ReadError, SourceNotFound, ValidationFailed
+from opendata_sofia.filenames import safe_file_name
 from opendata_sofia.ledger import DatasetResult
 from opendata_sofia.publishing.base import OutputFile, Publication, PublishResult, Target
 from opendata_sofia.rawstore import RawStore
+from opendata_sofia.redaction import redact
 from opendata_sofia.settings import Settings
 from opendata_sofia.sources import Pull, fetch
 
@@ -94,8 +96,11 @@ def check_dataset(dataset: DatasetSpec, pulls: dict[str, Pull], context: RunCont
 
     The report is saved whether or not the dataset is valid; raising is left to the caller.
     """
+    from opendata_sofia.formula_cells import warn_formula_cells
     from opendata_sofia.normalise import normalise
-    from opendata_sofia.reading import ReadOptions, read_table
+    from opendata_sofia.pii import guard_personal_data
+    from opendata_sofia.reading import ReadOptions, format_of, read_table
+    from opendata_sofia.spreadsheet_guard import SpreadsheetLimits, check_spreadsheet
     from opendata_sofia.validation import validate
 
     folder = context.dataset_dir(dataset.name)
@@ -105,9 +110,17 @@ def check_dataset(dataset: DatasetSpec, pulls: dict[str, Pull], context: RunCont
     works, reports = {}, []
     for resource in dataset.resources:
         pull = pulls[resource.name]
-        table = read_table(_named_copy(pull, folder / "work"), ReadOptions.from_descriptor(resource.read))
+        options = ReadOptions.from_descriptor(resource.read)
+        path = _named_copy(pull, folder / "work")
+        check_spreadsheet(path, format_of(path, options), SpreadsheetLimits.from_source(resource.source))
+        table = read_table(path, options)
         work = normalise(table, resource, dataset.name, folder / "work")
-        reports.append(validate(work, dataset.name, resource.name))
+        report = validate(work, dataset.name, resource.name, checks=resource.checks)
+
+        # Personal data blocks publishing; formula-like text cells are only reported
+        guard_personal_data(report, work, dataset, resource.name)
+        warn_formula_cells(report, work)
+        reports.append(report)
         works[resource.name] = work
 
     report_path = _save_reports(context.report_path(dataset.name), dataset, reports, pulls)
@@ -140,6 +153,17 @@ def build_dataset(dataset: DatasetSpec, pulls: dict[str, Pull], context: RunCont
         row_counts[resource.name] = result.rows
         output_schemas[resource.name] = result.schema
     files.append(_write_datapackage(dataset, files, output_schemas, folder / "out"))
+    # The report holds nothing run-specific (source locations and sha256, counts, errors), so
+    # the same input gives the same bytes and targets skip it as unchanged.
+    files.append(
+        OutputFile.from_path(
+            checked.report_path,
+            key="validation-report.json",
+            resource="validation-report",
+            format="JSON",
+            media_type="application/json",
+        )
+    )
 
     sources = {name: pull.blob.sha256 for name, pull in pulls.items()}
     publication = Publication(
@@ -157,7 +181,7 @@ def build_dataset(dataset: DatasetSpec, pulls: dict[str, Pull], context: RunCont
 
 def _named_copy(pull: Pull, folder: Path) -> Path:
     """Link the raw blob under its source file name: readers pick a format by the suffix."""
-    target = folder / Path(pull.name).name
+    target = folder / safe_file_name(pull.name)
     try:
         target.hardlink_to(pull.blob.path)
     except OSError:
@@ -176,7 +200,9 @@ def _save_reports(path: Path, dataset: DatasetSpec, reports: list, pulls: dict[s
         },
         "resources": [report.to_dict() for report in reports],
     }
-    path.write_text(json.dumps(document, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+    # The report is published with the dataset: mask secrets that a source URL or cell may carry
+    text = redact(json.dumps(document, ensure_ascii=False, indent=2, default=str))
+    path.write_text(text, encoding="utf-8")
     return path
 
 

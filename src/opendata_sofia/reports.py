@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from opendata_sofia.i18n import message
+from opendata_sofia.redaction import redact
 
 STATUS_KEYS = ("published", "unchanged", "invalid", "failed", "skipped")
 
@@ -34,4 +35,4 @@ def run_summary_markdown(summary: dict[str, Any], lang: str | None = None) -> st
         lines.append(
             f"| {result['dataset']} | {status_label(result['status'], lang)} | {result.get('rows') or ''} | {text} |"
         )
-    return "\n".join(lines) + "\n"
+    return redact("\n".join(lines) + "\n")

@@ -62,12 +62,16 @@ def _in_capitals(text: str, index: int) -> bool:
 def slugify(text: str, max_length: int = NAME_MAX_LENGTH) -> str:
     """Return a CKAN-valid name (`^[a-z0-9_-]{2,100}$`) for a Bulgarian or English title.
 
-    Letters are transliterated and lower-cased, accents dropped, every run of other characters
-    becomes one "-", and a name longer than `max_length` is cut at the last "-" that fits.
-    Raises ValueError when fewer than two letters or digits remain.
+    Letters are transliterated and lower-cased, and accents are dropped. Every run of other
+    characters becomes one "-". A name longer than `max_length` is cut at the last "-" that
+    fits. Raises ValueError when fewer than two letters or digits remain.
     """
     latin = transliterate(text)
-    ascii_text = unicodedata.normalize("NFKD", latin).encode("ascii", "ignore").decode("ascii")
+    # Accents go; any other non-ASCII character (an en dash, a non-Bulgarian letter) separates words
+    decomposed = unicodedata.normalize("NFKD", latin)
+    ascii_text = "".join(
+        char if char.isascii() else ("" if unicodedata.combining(char) else "-") for char in decomposed
+    )
     name = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
 
     if len(name) > max_length:

@@ -8,6 +8,7 @@ of the wrong width) join the frictionless errors in the same report, so one run 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections import Counter
@@ -15,6 +16,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
+
+from frictionless import Checklist
+from frictionless import checks as frictionless_checks
 
 from opendata_sofia.i18n import LANGUAGES, both, get_language, message
 from opendata_sofia.normalise import Notice, TableProblem, WorkTable, primary_key
@@ -33,6 +37,7 @@ KNOWN_CONSTRAINTS = (
 )  # fmt: skip
 KNOWN_ERROR_TYPES = HEADER_ERROR_TYPES + (
     "type-error", "constraint-error", "primary-key", "unique-error", "missing-cell", "extra-cell", "blank-row",
+    "row-constraint",
 )  # fmt: skip
 # Date formats shown to the operator as a pattern to type, not as strptime directives.
 FORMAT_DIRECTIVES = {
@@ -113,12 +118,21 @@ def summarise_saved_report(document: dict[str, Any], lang: str | None = None) ->
     return "\n\n".join(ValidationReport.from_dict(resource).summary(lang) for resource in document["resources"])
 
 
-def validate(work: WorkTable, dataset: str, resource: str, *, limit_errors: int = 1000) -> ValidationReport:
+def validate(
+    work: WorkTable,
+    dataset: str,
+    resource: str,
+    *,
+    limit_errors: int = 1000,
+    checks: list[dict[str, Any]] | None = None,
+) -> ValidationReport:
     """Validate the work CSV of `work` against its localized schema and report every error.
 
     Errors found while normalising count toward `limit_errors` first; frictionless stops
-    reading rows once the limit is reached, and the report then carries a warning.
+    reading rows once the limit is reached, and the report then carries a warning. `checks`
+    are the resource's row checks (`sofia.checks`), run by frictionless with the schema.
     """
+    checks = checks or []
     fields = {f["name"]: f for f in work.schema.get("fields", [])}
     titles = {f["name"]: f.get("title") for f in work.canonical_schema.get("fields", [])}
 
@@ -137,10 +151,13 @@ def validate(work: WorkTable, dataset: str, resource: str, *, limit_errors: int 
     remaining = max(limit_errors - len(errors), 0)
     row_errors = []
     if remaining:
-        frictionless_report = work.frictionless_resource().validate(limit_errors=remaining)
+        frictionless_report = work.frictionless_resource().validate(_checklist(checks), limit_errors=remaining)
         task_errors = frictionless_report.tasks[0].errors if frictionless_report.tasks else []
         for error in list(frictionless_report.errors) + list(task_errors):
-            row_errors.append(_from_frictionless(error, work, report_error))
+            if error.type == "row-constraint":
+                row_errors.append(_from_row_check(error, work, checks, report_error))
+            else:
+                row_errors.append(_from_frictionless(error, work, report_error))
     errors = _in_source_order(errors + row_errors)[:limit_errors]
 
     # Warnings
@@ -186,6 +203,25 @@ def _from_frictionless(error: Any, work: WorkTable, report_error) -> ReportError
     if error.type == "primary-key":
         value = ", ".join("" if cell is None else str(cell) for cell in _key_cells(error, work.schema))
     return report_error(error.type, row, getattr(error, "field_name", None), value, note, constraint, limit)
+
+
+def _checklist(checks: list[dict[str, Any]]) -> Checklist:
+    """Build frictionless' checklist from `sofia.checks`; only row constraints are supported."""
+    return Checklist(checks=[frictionless_checks.row_constraint(formula=check["formula"]) for check in checks])
+
+
+def _from_row_check(error: Any, work: WorkTable, checks: list[dict[str, Any]], report_error) -> ReportError:
+    """Report a failed row check at the field it names, with the check's own hint."""
+    check = next((c for c in checks if f'"{c["formula"]}"' in error.note), checks[0])
+    names = [f["name"] for f in work.schema.get("fields", [])]
+    field_name = check.get("field")
+    cells = list(getattr(error, "cells", []) or [])
+    value = cells[names.index(field_name)] if field_name in names and names.index(field_name) < len(cells) else None
+    found = report_error("row-constraint", work.source_row(error.row_number), field_name, value, error.note,
+                         constraint=check["formula"])
+    if check.get("hint"):
+        found = dataclasses.replace(found, hint=dict(check["hint"]))
+    return found
 
 
 def _key_cells(error: Any, schema: dict[str, Any]) -> list[Any]:

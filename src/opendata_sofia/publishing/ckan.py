@@ -23,15 +23,20 @@ CKAN 2.11.6 and 2.12.0.
 from __future__ import annotations
 
 import logging
-from typing import Any, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable
+
+import requests
 
 from opendata_sofia.catalog import Organization
 from opendata_sofia.errors import PublishError
 from opendata_sofia.publishing.base import OutputFile, Publication, PublishResult
 from opendata_sofia.publishing.ckan_client import CkanClient
 from opendata_sofia.publishing.datastore import HASH_FIELD, DataStoreLoader, read_header, table_definition
+from opendata_sofia.publishing.ckan_errors import RETRYABLE, to_publish_error
 from opendata_sofia.publishing.ckan_metadata import (
     KEY_FIELD,
+    RESOURCE_FIELDS,
     content_differs,
     dataset_fields,
     merged_extras,
@@ -40,6 +45,9 @@ from opendata_sofia.publishing.ckan_metadata import (
     resource_differs,
     resource_fields,
 )
+
+if TYPE_CHECKING:
+    from opendata_sofia.plan import Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -222,6 +230,38 @@ class CkanTarget:
         patch["state"] = "active"
         self._call("package_patch", patch, current["name"])
         log.info("CKAN: updated the metadata of dataset %s (%s)", current["name"], current["id"])
+
+    # Plan of changes
+
+    def snapshot(self, publication: Publication) -> "Snapshot":
+        """Read what CKAN holds for the dataset, for `opendata_sofia.plan`; writes nothing."""
+        from opendata_sofia.plan import Snapshot
+
+        dataset = publication.dataset
+        package = self._call("package_show", {"id": dataset.name}, dataset.name, missing_ok=True)
+        desired = dataset_fields(publication, dataset.organization.name)
+        desired["organization"] = {"name": dataset.organization.name}
+        desired["resource_fields"] = {
+            output.key: {k: v for k, v in resource_fields(output, dataset).items() if k in RESOURCE_FIELDS and k != "hash"}
+            for output in publication.files
+        }
+        desired["datastore"] = {output.key: output.sha256 for output in publication.files if output.format == "CSV"}
+        return Snapshot(package=package, desired=desired, fetch_file=self.download)
+
+    def download(self, resource: dict[str, Any], destination: Path) -> None:
+        """Download a resource's file to `destination`, sending the token for private datasets."""
+        headers = {"Authorization": self._client.token} if self._client.token else {}
+        try:
+            with requests.get(resource["url"], headers=headers, stream=True, timeout=self._client.timeout) as response:
+                response.raise_for_status()
+                with destination.open("wb") as stream:
+                    for chunk in response.iter_content(1 << 20):
+                        stream.write(chunk)
+        except (requests.HTTPError, *RETRYABLE) as error:
+            raise to_publish_error(
+                error, url=self.url, action="download", dataset=resource.get("package_id", "-"),
+                secrets=[self._client.token or ""],
+            ) from error
 
     # Organizations
 

@@ -54,6 +54,10 @@ class CkanClient:
             self.url, apikey=token, user_agent=f"opendata-sofia/{__version__}", session=session
         )
 
+    @property
+    def token(self) -> str | None:
+        return self._token
+
     def __repr__(self) -> str:
         # the token stays out of reprs, which end up in logs and tracebacks
         return f"CkanClient({self.url!r})"

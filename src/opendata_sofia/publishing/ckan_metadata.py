@@ -13,8 +13,10 @@ CKAN core has no translated fields, so the pipeline stores both languages this w
 | resource title / description (bg) | resource `name` ("title (FORMAT)") / `description` |
 | resource title / description (en) | resource fields `name_en` / `description_en` |
 | output key, sha256 | resource fields `sofia_key`, `hash` |
+| sha256 and structure of the CSV in the DataStore | resource fields `datastore_hash`, `datastore_structure` |
 
-Provenance (`pipeline_version`, `run_id`, `source_sha256`) is kept in extras too.
+Provenance (`pipeline_version`, `run_id`, `source_sha256`) is kept in extras too, and the
+validation report is a resource of its own (`validation-report.json`).
 
 Change rule: a dataset is patched only when a content field differs from CKAN (title, notes,
 owner_org, license_id, tags, the content extras above, or the dataset is deleted) or when a
@@ -59,6 +61,8 @@ PROVENANCE_EXTRAS = ("pipeline_version", "run_id", "source_sha256")
 MANAGED_EXTRAS = CONTENT_EXTRAS + PROVENANCE_EXTRAS
 RESOURCE_FIELDS = ("name", "name_en", "description", "description_en", "format", "mimetype", "size", "hash")
 KEY_FIELD = "sofia_key"
+# Titles of outputs that describe the dataset instead of holding one of its tables
+AUXILIARY_TITLES = {"validation-report": {"bg": "Отчет от валидирането", "en": "Validation report"}}
 
 # CKAN's tag_name_validator: 2 to 100 characters, word characters (any script), space, - _ .
 TAG_MIN, TAG_MAX = 2, 100
@@ -187,7 +191,7 @@ def _extras(entity: dict[str, Any]) -> dict[str, str]:
 def resource_fields(output: OutputFile, dataset: DatasetSpec) -> dict[str, Any]:
     """Return the CKAN fields of one output file's resource, without the upload itself."""
     spec = _resource_spec(output, dataset)
-    title = spec.title if spec else dataset.title
+    title = spec.title if spec else AUXILIARY_TITLES.get(output.resource, dataset.title)
     description = spec.description if spec else {"bg": "", "en": ""}
     return {
         KEY_FIELD: output.key,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,6 +27,10 @@ from opendata_sofia.publishing.metadata import ckan_package
 from opendata_sofia.publishing.portal_index import write_index
 
 PACKAGE_FILE = "ckan.json"
+
+# The nightly flow publishes several datasets at once from threads; the catalog files are
+# rebuilt from every dataset folder, so one rebuild at a time.
+_index_lock = threading.Lock()
 
 
 class LocalFolderTarget:
@@ -52,9 +57,9 @@ class LocalFolderTarget:
         for output in publication.files:
             shutil.copyfile(output.path, staging / output.key)
         (staging / PACKAGE_FILE).write_text(json.dumps(package, ensure_ascii=False, indent=2), encoding="utf-8")
-        _swap(staging, folder, self.root / ".trash")
-
-        write_index(self.root)
+        with _index_lock:
+            _swap(staging, folder, self.root / ".trash")
+            write_index(self.root)
         return PublishResult(
             status="published",
             changed=changed or ["metadata"],

@@ -89,7 +89,8 @@ def _csv_error(path: Path, number: int, exc: csv.Error) -> ReadError:
 
 
 def _excel_sep_line(path: Path, encoding: str) -> str | None:
-    first = next(_lines(path, encoding), "")
+    with path.open("r", encoding=encoding, newline="") as stream:
+        first = stream.readline().lstrip(BOM)
     found = _EXCEL_SEP_LINE.match(first)
     return found.group(1) if found else None
 

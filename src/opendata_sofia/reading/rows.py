@@ -52,7 +52,14 @@ def tabulate(
     """
     header_end = 0
     if labels is None:
-        header = split_header(raw_rows(), header_rows, path)
+        rows = raw_rows()
+        try:
+            header = split_header(rows, header_rows, path)
+        finally:
+            # Close the file now instead of when the half-read generator is collected.
+            close = getattr(rows, "close", None)
+            if close:
+                close()
         labels = header.labels
         header_end = header.rows[-1]
         info.header_rows = header.rows
@@ -71,6 +78,23 @@ def tabulate(
     return TableRead(labels, info, produce)
 
 
+class _Waiting:
+    """Rows after the last data row so far: footer candidates and a count of blank rows."""
+
+    def __init__(self) -> None:
+        self.footers: list[tuple[RawRow, str]] = []
+        self.blank_rows = 0
+        self.trailing_blank_rows = 0
+
+    def blank(self) -> None:
+        self.blank_rows += 1
+        self.trailing_blank_rows += 1
+
+    def footer(self, row: RawRow, reason: str) -> None:
+        self.footers.append((row, reason))
+        self.trailing_blank_rows = 0
+
+
 class _RowShaper:
     """Apply the data-row rules to the rows below the header."""
 
@@ -81,37 +105,35 @@ class _RowShaper:
         self.rules = rules
 
     def rows(self, raw: Iterator[RawRow], info: ReadInfo) -> Iterator[SourceRow]:
-        # Rows that look like notes or totals wait here with the blank rows around them until
-        # a data row follows (they were inside the data after all) or the source ends (they
-        # were the footer).
-        pending: list[tuple[RawRow, str | None]] = []
+        # Rows that look like notes or totals wait in `waiting` until a data row follows (they
+        # were inside the data after all) or the source ends (they were the footer). Blank rows
+        # are only counted, so a long run of them costs no memory.
+        waiting = _Waiting()
 
         for row in raw:
             if is_blank(row.cells):
-                pending.append((row, None))
+                waiting.blank()
                 continue
 
             first = _first_text(row.cells)
             if self.stop_at and self.stop_at.search(first):
-                self._close(pending, info, at_end=False)
+                self._close(waiting, info, at_end=False)
                 self._drop(info, row, DROPPED_STOP_AT)
                 self._drop_rest(raw, info)
                 return
 
             reason = self._footer_reason(row, first)
             if reason:
-                pending.append((row, reason))
+                waiting.footer(row, reason)
                 continue
 
-            for waiting, _ in pending:
-                if is_blank(waiting.cells):
-                    info.skipped_blank_rows += 1
-                else:
-                    yield self._shape(waiting)
-            pending = []
+            info.skipped_blank_rows += waiting.blank_rows
+            for earlier, _ in waiting.footers:
+                yield self._shape(earlier)
+            waiting = _Waiting()
             yield self._shape(row)
 
-        self._close(pending, info, at_end=True)
+        self._close(waiting, info, at_end=True)
 
     def _footer_reason(self, row: RawRow, first: str) -> str | None:
         if not self.rules.footer:
@@ -126,14 +148,14 @@ class _RowShaper:
         long_text = len(first) >= NOTE_MIN_LENGTH and len(self.labels) >= NOTE_MIN_COLUMNS
         return DROPPED_NOTE if spans_merge or long_text else None
 
-    def _close(self, pending: list[tuple[RawRow, str | None]], info: ReadInfo, at_end: bool) -> None:
+    def _close(self, waiting: _Waiting, info: ReadInfo, at_end: bool) -> None:
         """Settle the waiting rows once no data row follows them."""
-        last_filled = max((i for i, (row, reason) in enumerate(pending) if reason), default=-1)
-        for index, (row, reason) in enumerate(pending):
-            if reason:
-                self._drop(info, row, reason)
-            elif index < last_filled or not at_end or self.rules.count_trailing_blank:
-                info.skipped_blank_rows += 1
+        for row, reason in waiting.footers:
+            self._drop(info, row, reason)
+
+        info.skipped_blank_rows += waiting.blank_rows
+        if at_end and not self.rules.count_trailing_blank:
+            info.skipped_blank_rows -= waiting.trailing_blank_rows
 
     def _drop_rest(self, raw: Iterator[RawRow], info: ReadInfo) -> None:
         for row in raw:
@@ -194,7 +216,7 @@ def _column_letter(index: int) -> str:
 
 
 def _ranges(numbers: list[int]) -> str:
-    """Write row numbers compactly: [1, 2, 3, 5] -> "1-3, 5"."""
+    """Format row numbers as ranges: [1, 2, 3, 5] -> "1-3, 5"."""
     parts: list[str] = []
     start = previous = numbers[0]
     for number in numbers[1:] + [None]:
