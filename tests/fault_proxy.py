@@ -1,9 +1,9 @@
 """A small HTTP proxy on 127.0.0.1 in front of the test CKAN that records requests and injects faults.
 
 Each request is matched against the proxy's rules in order. A rule decides, from the request,
-whether to answer HTTP 502 without forwarding, to close the connection without forwarding, or
-to forward and then close the connection before the response (the request took effect on
-CKAN, its response is lost). Requests that match no rule are forwarded unchanged.
+whether to respond HTTP 502 without forwarding, to close the connection without forwarding, or
+to forward and then close the connection before the response. In the last case the request
+took effect on CKAN and only its response is lost. Requests that match no rule are forwarded unchanged.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 
 BAD_GATEWAY = "502"
 DROP = "drop"  # close the connection without forwarding
-DROP_AFTER = "drop-after"  # forward, then close the connection without answering
+DROP_AFTER = "drop-after"  # forward, then close the connection without a response
 
 
 @dataclass(frozen=True)
@@ -32,12 +32,11 @@ class Seen:
 
 @dataclass
 class Rule:
-    """Answer `fault` to the requests `matches` selects, at most `times` times (None: always)."""
+    """Inject `fault` into the requests that `matches` selects, at most `times` times (None: always)."""
 
-    matches: Callable[[Seen, int], bool]  # the request and how many earlier requests matched it
+    matches: Callable[[Seen, "FaultProxy"], bool]  # the request and the proxy with the requests before it
     fault: str
     times: int | None = None
-    matched: int = 0
     applied: int = 0
 
 
@@ -59,20 +58,17 @@ class FaultProxy:
     def uploads(self) -> list[Seen]:
         return [request for request in self.seen if request.upload]
 
-    def fault_for(self, request: Seen) -> str | None:
+    def receive(self, request: Seen) -> str | None:
+        """Record `request` and return the fault to inject, or None to forward it."""
         with self.lock:
+            fault = None
             for rule in self.rules:
-                if not rule.matches(request, rule.matched):
-                    continue
-                rule.matched += 1
-                if rule.times is None or rule.applied < rule.times:
+                if rule.matches(request, self) and (rule.times is None or rule.applied < rule.times):
                     rule.applied += 1
-                    return rule.fault
-            return None
-
-    def record(self, request: Seen) -> None:
-        with self.lock:
-            self.seen.append(request)
+                    fault = rule.fault
+                    break
+            self.seen.append(Seen(request.method, request.path, request.upload, fault))
+            return fault
 
 
 def action_name(path: str) -> str | None:
@@ -84,14 +80,14 @@ def action_name(path: str) -> str | None:
     return None
 
 
-def upload_number(number: int) -> Callable[[Seen, int], bool]:
-    """Match the `number`-th upload (1-based) and every later one."""
-    return lambda request, earlier: request.upload and earlier + 1 >= number
+def upload_number(number: int) -> Callable[[Seen, FaultProxy], bool]:
+    """Match the `number`-th upload through the proxy (1-based) and every later one."""
+    return lambda request, proxy: request.upload and len(proxy.uploads()) + 1 >= number
 
 
-def action(name: str) -> Callable[[Seen, int], bool]:
+def action(name: str) -> Callable[[Seen, FaultProxy], bool]:
     """Match every call of the CKAN action `name`."""
-    return lambda request, earlier: action_name(request.path) == name
+    return lambda request, proxy: action_name(request.path) == name
 
 
 def start_proxy(upstream: str) -> tuple[FaultProxy, http.server.ThreadingHTTPServer]:
@@ -114,9 +110,7 @@ def start_proxy(upstream: str) -> tuple[FaultProxy, http.server.ThreadingHTTPSer
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             upload = (self.headers.get("Content-Type") or "").startswith("multipart/form-data")
-            probe = Seen(self.command, self.path, upload, None)
-            fault = state.fault_for(probe)
-            state.record(Seen(self.command, self.path, upload, fault))
+            fault = state.receive(Seen(self.command, self.path, upload, None))
 
             if fault == BAD_GATEWAY:
                 self._answer(502, {"Content-Type": "text/html"}, b"<html>502 Bad Gateway (fault proxy)</html>")
@@ -138,12 +132,12 @@ def start_proxy(upstream: str) -> tuple[FaultProxy, http.server.ThreadingHTTPSer
                 connection.request(self.command, self.path, body=body or None, headers=headers)
                 response = connection.getresponse()
                 content = response.read()
-                kept = {
+                forwarded_headers = {
                     key: value
                     for key, value in response.getheaders()
                     if key.lower() not in ("transfer-encoding", "connection", "content-length")
                 }
-                return response.status, kept, content
+                return response.status, forwarded_headers, content
             finally:
                 connection.close()
 

@@ -71,7 +71,7 @@ def make_settings(tmp_path: Path, **changes) -> Settings:
 
 
 def text_dataset(name: str = "test-registar", *, source=None, read=None, pii_allow=None, schema=TEXT_SCHEMA):
-    """A one-resource dataset read from `inbox/registar.csv` unless `source` says otherwise."""
+    """A one-resource dataset read from `inbox/registar.csv` unless `source` is given."""
     resource = make_resource(
         "registar",
         source=source or {"kind": "inbox", "path": "registar.csv"},

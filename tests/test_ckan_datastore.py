@@ -234,8 +234,8 @@ def test_unchanged_csv_makes_no_datastore_call(ckan, org, dataset_name, tmp_path
 
 @pytest.mark.ckan
 def test_upsert_changes_adds_and_deletes_rows(ckan, org, dataset_name, tmp_path):
-    target = CkanTarget(ckan.url, ckan.admin_token, attempts=2, retry_delay=0.01)
-    target._datastore.chunk_rows = 2  # several chunks and search pages with three rows
+    # two records per call: several chunks and search pages with three rows
+    target = CkanTarget(ckan.url, ckan.admin_token, attempts=2, retry_delay=0.01, datastore_chunk_rows=2)
     first = target.publish(table_publication(dataset_name, org, tmp_path / "1", csv_bytes(*ROWS.values())))
     resource_id = first.details["resource_ids"]["districts.csv"]
     ids_before = {record["code"]: record["_id"] for record in search(ckan, resource_id)["records"]}

@@ -133,6 +133,17 @@ def test_cp1251_configured_as_utf8_names_line(tmp_path):
     assert raised.value.params["suggested"] == "windows-1251"
 
 
+def test_short_cp1251_not_suggested_as_mac(tmp_path):
+    # MacCyrillic decodes the lower-case letters of these bytes the same way and used to score higher.
+    text = "\nРайон,Код,Брой жители\nСредец,68134-01,73939\nКрасно село,68134-02,90495\nВъзраждане,68134-03,49906\n"
+    path = write(tmp_path, "districts.csv", text, encoding="cp1251")
+
+    with pytest.raises(EncodingError) as raised:
+        read_table(path, ReadOptions(encoding="utf-8"))
+
+    assert raised.value.params["suggested"] == "windows-1251"
+
+
 def test_invalid_byte_line_number(tmp_path):
     path = tmp_path / "broken.csv"
     path.write_bytes("код,име\n1,София\n2,Перник\n".encode() + b"3,\xff\xfe\n")

@@ -58,6 +58,11 @@ class ResourceSpec:
     def is_geo(self) -> bool:
         return self.format == "geojson"
 
+    @property
+    def connected(self) -> bool:
+        """Whether a source is described; a resource without one is planned."""
+        return bool(self.source)
+
 
 @dataclass
 class DatasetSpec:
@@ -76,6 +81,16 @@ class DatasetSpec:
     resources: list[ResourceSpec]
     hvd: str | None = None
     planned: str | None = None
+
+    @property
+    def connected(self) -> bool:
+        """Whether every resource has a source, so that a run can fetch the dataset."""
+        return all(resource.connected for resource in self.resources)
+
+    @property
+    def state(self) -> str:
+        """`connected`, or `planned` while a resource has no source yet (runs do not fetch it)."""
+        return "connected" if self.connected else "planned"
 
 
 @dataclass(frozen=True)
@@ -278,9 +293,10 @@ def _load_resource(raw: dict, index: int, path: Path, schemas_dir: Path, report)
 
     schema, schema_name = _resolve_schema(raw.get("schema"), path.parent, schemas_dir, where, report)
 
+    # A resource without a source is planned: described and checked, but not fetched yet
     source = sofia.get("source") or {}
     kind = source.get("kind")
-    if kind not in SOURCE_KINDS:
+    if "source" in sofia and kind not in SOURCE_KINDS:
         report(f"{where}: 'sofia.source.kind' {kind!r} must be one of {', '.join(SOURCE_KINDS)}")
     elif kind == "inbox" and not source.get("path"):
         report(f"{where}: an inbox source needs 'path' (relative to the inbox folder)")

@@ -98,11 +98,15 @@ def run(
     as_json: bool = typer.Option(False, "--json", help="Само машинночетим резултат (JSON). / Machine-readable output only."),
     concurrency: Optional[int] = typer.Option(None, "--concurrency", min=1, help="Наборите, обработвани едновременно. / Datasets processed at once."),
     verbose: bool = typer.Option(False, "--verbose", help="Показва журнала на Prefect. / Show Prefect's log."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Пробно изпълнение: показва плана на промените, без да публикува. "
+                                 "/ Dry run: show the plan of changes without publishing."),
 ) -> None:
     if target not in (None, "local", "ckan"):
         raise typer.BadParameter(message("cli.bad_target", target=target), param_hint="--target")
     if inbox is not None and not inbox.is_dir():
         raise typer.BadParameter(message("cli.inbox_missing", path=inbox), param_hint="--inbox")
+    if dry_run:
+        _plan_and_exit(datasets, inbox, target, as_json)
     _quiet_prefect(verbose)
 
     from opendata_sofia_flows.publish import run_catalog
@@ -201,6 +205,41 @@ def _print_report_summary(report_path: Path) -> None:
 
     if report_path.is_file():
         out.print(summarise_saved_report(json.loads(report_path.read_text(encoding="utf-8"))))
+
+
+# plan
+
+
+@app.command(help="Показва плана на промените: какво би променило публикуването, без да публикува. "
+             "/ Shows the plan of changes: what publishing would change, without publishing.")
+def plan(
+    datasets: list[str] = typer.Argument(None, help="Имена на набори от данни (по подразбиране всички). / Dataset names (default: all)."),
+    inbox: Optional[Path] = typer.Option(None, "--inbox", help="Папка за входящи файлове. / Drop-folder inbox."),
+    target: Optional[str] = typer.Option(None, "--target", help="local или ckan. / local or ckan."),
+    as_json: bool = typer.Option(False, "--json", help="Само машинночетим резултат (JSON). / Machine-readable output only."),
+) -> None:
+    if target not in (None, "local", "ckan"):
+        raise typer.BadParameter(message("cli.bad_target", target=target), param_hint="--target")
+    if inbox is not None and not inbox.is_dir():
+        raise typer.BadParameter(message("cli.inbox_missing", path=inbox), param_hint="--inbox")
+    _plan_and_exit(datasets, inbox, target, as_json)
+
+
+def _plan_and_exit(datasets: list[str] | None, inbox: Optional[Path], target: Optional[str], as_json: bool) -> None:
+    """Print the plan of changes and exit as `run` would: 3 when a dataset is invalid or failed."""
+    from opendata_sofia.plan import plan_catalog, render_catalog_plan
+
+    try:
+        summary = plan_catalog(datasets or None, _settings(inbox=inbox, target=target))
+    except PipelineError as error:
+        _fail(error)
+
+    if as_json:
+        out.print_json(json.dumps(summary, ensure_ascii=False, default=str))
+    else:
+        for line in render_catalog_plan(summary):
+            out.print(line, markup=False)
+    raise typer.Exit(EXIT_DATASETS_FAILED if summary["needs_attention"] else EXIT_OK)
 
 
 # validate
@@ -329,20 +368,23 @@ def catalog_check(
 # ckan create-organizations
 
 
-@ckan_app.command("create-organizations", help="Създава в CKAN липсващите организации от каталога (нужен е ключ на системен администратор). "
-                  "/ Creates the catalog's missing organizations in CKAN (needs a sysadmin token).")
+@ckan_app.command("create-organizations", help="Създава в CKAN липсващите организации от каталога с ключа на системен администратор "
+                  "(CKAN_ADMIN_TOKEN) и прави потребителя на CKAN_API_TOKEN техен редактор. "
+                  "/ Creates the catalog's missing organizations in CKAN with a sysadmin token (CKAN_ADMIN_TOKEN) "
+                  "and makes the user of CKAN_API_TOKEN their editor.")
 def ckan_create_organizations() -> None:
     from opendata_sofia.catalog import require_catalog
     from opendata_sofia.publishing.ckan import CkanTarget
 
     settings = _settings(target="ckan")
-    if not settings.ckan_url or not settings.ckan_token:
-        _fail(PipelineError("publish.ckan_not_configured"))
+    admin_token = os.environ.get("CKAN_ADMIN_TOKEN") or None
+    if not settings.ckan_url or not admin_token:
+        _fail(PipelineError("ckan.admin_token_missing"))
     try:
         catalog = require_catalog(settings.catalog, settings.schemas)
-        created = CkanTarget(settings.ckan_url, settings.ckan_token).ensure_organizations(
-            list(catalog.organizations.values())
-        )
+        # the publishing user (CKAN_API_TOKEN) becomes an editor; without it only the organizations are made
+        target = CkanTarget(settings.ckan_url, settings.ckan_token or admin_token, admin_token=admin_token)
+        created = target.ensure_organizations(list(catalog.organizations.values()))
     except PipelineError as error:
         _fail(error)
     out.print(message("cli.organizations_created", count=len(created), names=", ".join(created) or "—"))

@@ -58,6 +58,17 @@ def convert(work: WorkTable, resource: ResourceSpec, out_dir: Path, *, batch_siz
     Raises `ValidationFailed` at the first row that does not match the schema: a work table is
     converted only after its validation report is valid.
     """
+    from opendata_sofia import fastpath
+
+    # The fast path writes the same bytes; geo resources and schemas it does not cover are
+    # converted from frictionless' typed rows.
+    if not resource.is_geo and fastpath.supports(work.schema):
+        return fastpath.convert(work, resource, out_dir, batch_size=batch_size)
+    return frictionless_convert(work, resource, out_dir, batch_size=batch_size)
+
+
+def frictionless_convert(work: WorkTable, resource: ResourceSpec, out_dir: Path, *, batch_size: int = 10_000) -> ConversionResult:
+    """Write the outputs of `convert` from frictionless' typed rows, one Python value at a time."""
     fields = work.canonical_schema.get("fields", [])
     out_dir.mkdir(parents=True, exist_ok=True)
     kinds: list[tuple[type[_Output], str]] = [(CsvOutput, "csv"), (JsonOutput, "json"), (ParquetOutput, "parquet")]

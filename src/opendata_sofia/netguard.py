@@ -1,4 +1,4 @@
-"""Which hosts an HTTP source may reach, checked on every resolved address before connecting.
+"""Address checks for HTTP sources, on every resolved address and before any connection.
 
 A source URL comes from a descriptor and every redirect comes from a remote server, so either
 could point the pipeline at the municipality's internal network or at a cloud metadata service
@@ -69,8 +69,9 @@ def address_kind(address: Address) -> str | None:
         ("link-local", address.is_link_local),
         ("multicast", address.is_multicast),
         ("cgnat", isinstance(address, ipaddress.IPv4Address) and address in CGNAT),
+        ("reserved", address.is_reserved),
         ("private", address.is_private),
-        ("reserved", address.is_reserved or not address.is_global),
+        ("reserved", not address.is_global),
     )
     return next((kind for kind, applies in checks if applies), None)
 
@@ -106,17 +107,17 @@ class AddressPolicy:
                 hosts.add(item.rstrip("."))
         return cls(allowed_hosts=frozenset(hosts), allowed_networks=tuple(networks))
 
-    def check_url(self, url: str) -> list[str]:
+    def check_url(self, url: str, *, source: str | None = None) -> list[str]:
         """Check the scheme and host of `url` and every address its host resolves to.
 
-        Returns the addresses; raises `SourceError` for another scheme and `BlockedAddress`
-        for a host that is not allowed.
+        Returns the addresses. Raises `SourceError` for another scheme and `BlockedAddress` for
+        a host that is not allowed. Messages name `source`, the configured URL that led to `url`.
         """
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise SourceError("source.http_scheme", source=url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        return self.resolve(parts.hostname, port, source=url)
+        return self.resolve(parts.hostname, port, source=source or url)
 
     def resolve(self, host: str, port: int, *, source: str | None = None) -> list[str]:
         """Resolve `host` and return its addresses, raising `BlockedAddress` if any is blocked."""

@@ -71,7 +71,7 @@ PUBLIC_DOMAINS = (
     "bg",  # only the bare domain: `x@bg` is no personal mailbox
     "europa.eu",
 )
-# Local parts of mailboxes that a role uses, whoever holds it.
+# Local parts of mailboxes that belong to a role (an office or a duty), not to a person.
 ROLE_MAILBOXES = (
     "info", "office", "kancelaria", "kantselaria", "kanceliaria", "contact", "contacts", "secretary",
     "sekretar", "priemna", "press", "pr", "media", "admin", "webmaster", "postmaster", "noreply",
@@ -146,13 +146,13 @@ def is_valid_iban(text: str) -> bool:
 
 
 def is_mobile_number(text: str) -> bool:
-    """Return True when `text` holds a Bulgarian mobile number."""
+    """Return True when `text` contains a Bulgarian mobile number."""
     return MOBILE.search(text) is not None
 
 
 @dataclass(frozen=True)
 class PiiRules:
-    """What counts as a public (not personal) e-mail address, and the thresholds per kind."""
+    """Rules of the guard: public e-mail domains, role mailboxes and the thresholds per kind."""
 
     public_domains: tuple[str, ...] = PUBLIC_DOMAINS
     role_mailboxes: tuple[str, ...] = ROLE_MAILBOXES
@@ -312,7 +312,7 @@ def scan_work_table(
 ) -> list[PiiFinding]:
     """Scan every column of the work CSV and return the flagged columns not in `allowed`.
 
-    `allowed` holds `(field, kind)` pairs from reviewed `sofia.pii.allow` entries.
+    `allowed` contains `(field, kind)` pairs from reviewed `sofia.pii.allow` entries.
     """
     rules = rules or PiiRules.from_env()
     fields = work.canonical_schema.get("fields", [])

@@ -154,10 +154,13 @@ def build_dataset(dataset: DatasetSpec, pulls: dict[str, Pull], context: RunCont
         output_schemas[resource.name] = result.schema
     files.append(_write_datapackage(dataset, files, output_schemas, folder / "out"))
     # The report holds nothing run-specific (source locations and sha256, counts, errors), so
-    # the same input gives the same bytes and targets skip it as unchanged.
+    # the same input gives the same bytes and targets skip it as unchanged. It is copied
+    # beside the other outputs, which are kept together as the last valid build.
+    report_copy = folder / "out" / "validation-report.json"
+    shutil.copyfile(checked.report_path, report_copy)
     files.append(
         OutputFile.from_path(
-            checked.report_path,
+            report_copy,
             key="validation-report.json",
             resource="validation-report",
             format="JSON",

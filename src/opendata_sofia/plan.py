@@ -46,7 +46,7 @@ class FieldChange:
 
 @dataclass
 class ResourceChange:
-    """What publishing does to one resource: create, upload, update, load, delete or nothing."""
+    """The action publishing takes on one resource: create, upload, update, load, delete or unchanged."""
 
     key: str
     action: str
@@ -85,7 +85,7 @@ class DatasetPlan:
 
 @dataclass
 class Snapshot:
-    """What a target has published for one dataset, as the plan compares it.
+    """The published state of one dataset on a target, as the plan compares it.
 
     `package` is CKAN-shaped (`package_show` on CKAN, `ckan.json` in the local portal);
     `fetch_file(resource, destination)` copies a published file to `destination`.
@@ -198,8 +198,8 @@ def _resource_action(current: dict[str, Any] | None, output: OutputFile, desired
     if current.get("hash") != output.sha256:
         return "upload"
 
-    wanted = (desired.get("resource_fields") or {}).get(output.key)
-    if wanted and any(str(current.get(k) or "") != str(v or "") for k, v in wanted.items()):
+    expected_fields = (desired.get("resource_fields") or {}).get(output.key)
+    if expected_fields and any(str(current.get(k) or "") != str(v or "") for k, v in expected_fields.items()):
         return "update"
     expected_load = (desired.get("datastore") or {}).get(output.key)
     if expected_load and current.get("datastore_hash") != expected_load:
@@ -236,7 +236,7 @@ def diff_rows(old_path: Path, new_path: Path, primary_key: list[str], *, key: st
     if not primary_key:
         return _diff_whole_rows(old_path, new_path, changes)
 
-    # NOTE: memory grows with the published table, about 150 bytes per row for short keys.
+    # NOTE: memory grows with the published table: an estimated 150 bytes per row for short keys.
     old: dict[tuple[str, ...], int] = {}
     for row in _rows(old_path):
         old[_key_of(row, primary_key)] = _digest(row)
@@ -302,18 +302,18 @@ def _example(changes: RowChanges, kind: str, row_key: tuple[str, ...]) -> None:
 
 def render_plan(plan: DatasetPlan, lang: str | None = None) -> list[str]:
     """Return the plan of one dataset as lines of text for the operator."""
-    say = lambda key, **params: message(key, lang=lang, **params)  # noqa: E731
+    say = lambda message_key, **params: message(message_key, lang=lang, **params)  # noqa: E731
     lines = [say(f"plan.dataset_{plan.status}", dataset=plan.dataset, target=plan.target)]
 
     for change in plan.metadata:
         lines.append("  " + say("plan.field", field=change.field, old=_shown(change.old, lang), new=_shown(change.new, lang)))
     for change in plan.resources:
         if change.action != "unchanged":
-            lines.append("  " + say(f"plan.resource_{change.action}", key=change.key))
+            lines.append("  " + say(f"plan.resource_{change.action}", resource=change.key))
     for rows in plan.rows:
         if not rows.any:
             continue
-        lines.append("  " + say("plan.rows", key=rows.key, added=rows.added, removed=rows.removed, changed=rows.changed))
+        lines.append("  " + say("plan.rows", resource=rows.key, added=rows.added, removed=rows.removed, changed=rows.changed))
         for kind in ("added", "removed", "changed"):
             if rows.examples[kind]:
                 lines.append("    " + say(f"plan.rows_{kind}", keys=", ".join(rows.examples[kind])))
@@ -379,8 +379,13 @@ def render_catalog_plan(summary: dict[str, Any], lang: str | None = None) -> lis
             lines.append(message("plan.dataset_not_built", lang=lang, dataset=entry["dataset"], status=status, message=entry["message"]))
 
     counts = summary["counts"]
-    failed = counts["invalid"] + counts["failed"] + counts["skipped"]
-    lines.append(message("plan.summary", lang=lang, new=counts["new"], changed=counts["changed"], unchanged=counts["unchanged"], failed=failed))
+    failed = counts["invalid"] + counts["failed"]
+    lines.append(
+        message(
+            "plan.summary", lang=lang, new=counts["new"], changed=counts["changed"], unchanged=counts["unchanged"],
+            skipped=counts["skipped"], failed=failed,
+        )
+    )
     return lines
 
 

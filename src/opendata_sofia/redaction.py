@@ -2,10 +2,10 @@
 
 `redact(text)` replaces three things with `***`:
 
-- the value of every known secret: values passed to `register_secret` (the CKAN token from a
-  Prefect Secret block, source credentials read at fetch time) and the values of environment
-  variables whose names end in `TOKEN`, `SECRET`, `PASSWORD`, `PASSWD`, `API_KEY`, `APIKEY` or
-  `CREDENTIALS` (`CKAN_API_TOKEN` among them);
+- the value of every known secret. These are the values passed to `register_secret` (the
+  CKAN token from a Prefect Secret block, source credentials read at fetch time). They are also
+  the values of environment variables whose names end in `TOKEN`, `SECRET`, `PASSWORD`,
+  `PASSWD`, `API_KEY`, `APIKEY` or `CREDENTIALS`, `CKAN_API_TOKEN` among them;
 - credentials in URLs: the password in `https://user:password@host/` and the value of query
   parameters such as `token=`, `api_key=`, `key=`, `password=`, `signature=`;
 - the value of `Authorization:` headers quoted in a text.

@@ -12,6 +12,9 @@
 | `OPENDATA_SOFIA_TARGET` | `local` | `local` or `ckan` |
 | `OPENDATA_SOFIA_CONCURRENCY` | `4` | datasets processed at once by the nightly flow |
 | `CKAN_URL`, `CKAN_API_TOKEN` | unset | the CKAN portal and its API token |
+| `OPENDATA_SOFIA_ALLOW_HOSTS` | unset | host names, IP addresses or CIDR networks that HTTP sources may reach although they are not public (`netguard`) |
+| `OPENDATA_SOFIA_PII_PUBLIC_DOMAINS` | unset | e-mail domains of public bodies, added to the built-in list; their addresses are not personal data (`pii`) |
+| `OPENDATA_SOFIA_PII_ROLE_MAILBOXES` | unset | mailbox names of roles (`info`, `office`, …), added to the built-in list (`pii`) |
 """
 
 from __future__ import annotations

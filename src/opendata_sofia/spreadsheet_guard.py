@@ -31,13 +31,13 @@ TAG_OVERLAP = 8  # bytes kept between chunks, so that a tag split across two chu
 
 @dataclass(frozen=True)
 class SpreadsheetLimits:
-    """How large an Excel file may be before the pipeline reads it."""
+    """Size limits on an Excel file, checked before the pipeline reads it."""
 
     max_entries: int = 10_000
     max_uncompressed_bytes: int = 512 * 1024 * 1024
     max_ratio: float = 100.0  # uncompressed / compressed, for entries above `ratio_floor_bytes`
     ratio_floor_bytes: int = 1024 * 1024
-    max_rows: int = 1_048_576  # the most rows an Excel sheet can have
+    max_rows: int = 1_048_576  # the maximum number of rows of an Excel sheet
     max_cells: int = 5_000_000
     max_xls_bytes: int = 64 * 1024 * 1024
 

@@ -20,6 +20,7 @@ from typing import Any
 from frictionless import Checklist
 from frictionless import checks as frictionless_checks
 
+from opendata_sofia import fastpath
 from opendata_sofia.i18n import LANGUAGES, both, get_language, message
 from opendata_sofia.normalise import Notice, TableProblem, WorkTable, primary_key
 
@@ -151,9 +152,7 @@ def validate(
     remaining = max(limit_errors - len(errors), 0)
     row_errors = []
     if remaining:
-        frictionless_report = work.frictionless_resource().validate(_checklist(checks), limit_errors=remaining)
-        task_errors = frictionless_report.tasks[0].errors if frictionless_report.tasks else []
-        for error in list(frictionless_report.errors) + list(task_errors):
+        for error in _table_errors(work, checks, remaining):
             if error.type == "row-constraint":
                 row_errors.append(_from_row_check(error, work, checks, report_error))
             else:
@@ -203,6 +202,20 @@ def _from_frictionless(error: Any, work: WorkTable, report_error) -> ReportError
     if error.type == "primary-key":
         value = ", ".join("" if cell is None else str(cell) for cell in _key_cells(error, work.schema))
     return report_error(error.type, row, getattr(error, "field_name", None), value, note, constraint, limit)
+
+
+def _table_errors(work: WorkTable, checks: list[dict[str, Any]], limit: int) -> list[Any]:
+    """Return the row errors of the work CSV, from the Arrow fast path when it covers the schema.
+
+    The fast path reports the same errors as frictionless-py; row checks and schemas it
+    does not cover (see `fastpath.supports`) are left to frictionless-py.
+    """
+    if not checks and fastpath.supports(work.schema):
+        return fastpath.find_errors(work, limit_errors=limit)
+
+    frictionless_report = work.frictionless_resource().validate(_checklist(checks), limit_errors=limit)
+    task_errors = frictionless_report.tasks[0].errors if frictionless_report.tasks else []
+    return list(frictionless_report.errors) + list(task_errors)
 
 
 def _checklist(checks: list[dict[str, Any]]) -> Checklist:

@@ -32,7 +32,13 @@ from opendata_sofia.catalog import Organization
 from opendata_sofia.errors import PublishError
 from opendata_sofia.publishing.base import OutputFile, Publication, PublishResult
 from opendata_sofia.publishing.ckan_client import CkanClient
-from opendata_sofia.publishing.datastore import HASH_FIELD, DataStoreLoader, read_header, table_definition
+from opendata_sofia.publishing.datastore import (
+    CHUNK_ROWS,
+    HASH_FIELD,
+    DataStoreLoader,
+    read_header,
+    table_definition,
+)
 from opendata_sofia.publishing.ckan_errors import RETRYABLE, to_publish_error
 from opendata_sofia.publishing.ckan_metadata import (
     KEY_FIELD,
@@ -61,6 +67,7 @@ class CkanTarget:
     `admin_token` (a sysadmin's) is needed only to create organizations and to make the
     editor a member of them. Without it, a missing organization raises `PublishError`.
     `attempts` and `retry_delay` set the retries of connection errors, timeouts and HTTP 5xx.
+    `datastore_chunk_rows` is the number of records sent per DataStore call.
     """
 
     name = "ckan"
@@ -74,13 +81,14 @@ class CkanTarget:
         timeout: float = 60.0,
         attempts: int = 4,
         retry_delay: float = 1.0,
+        datastore_chunk_rows: int = CHUNK_ROWS,
     ):
         self.url = url.rstrip("/")
         options = {"timeout": timeout, "attempts": attempts, "retry_delay": retry_delay}
         self._client = CkanClient(self.url, token, **options)
         self._admin = CkanClient(self.url, admin_token, **options) if admin_token else None
         self._admin_is_publisher = admin_token == token
-        self._datastore = DataStoreLoader(self._client)
+        self._datastore = DataStoreLoader(self._client, chunk_rows=datastore_chunk_rows)
 
     def __repr__(self) -> str:
         return f"CkanTarget({self.url!r})"

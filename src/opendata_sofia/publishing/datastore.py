@@ -11,9 +11,9 @@ name. The original name stays in the data dictionary as `label` when the field h
 Loading, per CSV resource (`DataStoreLoader.sync`):
 
 - The sha256 of the loaded CSV and a hash of the table structure (ids, types, primary key)
-  are kept in the resource fields `datastore_hash` and `datastore_structure`, written after
-  the last record, so an interrupted load is redone by the next run and an unchanged one is
-  skipped without any DataStore call.
+  are kept in the resource fields `datastore_hash` and `datastore_structure`. They are
+  written after the last record, so the next run loads an interrupted table again and skips
+  an unchanged one without any DataStore call.
 - Same structure and a primary key: records are upserted by the key, 5,000 per call, then the
   rows whose key left the CSV are deleted. Readers never see a table with fewer rows than both
   versions share.
@@ -78,17 +78,17 @@ DEFAULT_TYPE = "text"  # string, yearmonth, duration, geopoint, any
 def field_ids(names: list[str]) -> list[str]:
     """Return one DataStore field id per name: unique, trimmed, at most 63 UTF-8 bytes, no leading `_` or `"`."""
     ids: list[str] = []
-    taken: set[str] = set()
+    used: set[str] = set()
     for name in names:
         base = _base_id(name)
         candidate = base
         attempt = 1
-        while candidate in taken or candidate in SYSTEM_COLUMNS:
+        while candidate in used or candidate in SYSTEM_COLUMNS:
             # the hash is of the original name, so `Паралелка ` and `Паралелка` get different ids
             salt = name if attempt == 1 else f"{name}\x00{attempt}"
             candidate = _with_hash(base, salt)
             attempt += 1
-        taken.add(candidate)
+        used.add(candidate)
         ids.append(candidate)
     return ids
 
@@ -240,7 +240,7 @@ def key_text(value: Any, column_type: str) -> str:
 
 
 def key_digest(values: list[str]) -> int:
-    """Return a 64-bit digest of a key; two keys of a million rows collide with odds near 3e-8."""
+    """Return a 64-bit digest of a key; for a million keys the odds of any collision are about 3e-8."""
     data = json.dumps(values, ensure_ascii=False).encode("utf-8")
     return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big")
 
@@ -250,7 +250,7 @@ def key_digest(values: list[str]) -> int:
 
 @dataclass
 class DataStoreLoad:
-    """What `DataStoreLoader.sync` did to one table: `created`, `updated` or `unchanged`."""
+    """The outcome of `DataStoreLoader.sync` for one table: `created`, `updated` or `unchanged`."""
 
     status: str
     rows: int = 0
@@ -277,7 +277,7 @@ class DataStoreLoader:
         else:
             load = self._recreate(resource["id"], output, table, dataset, drop=active)
 
-        # Written last: until here the next run sees the old hash and loads again.
+        # Written last: until here the resource has the old hash, so the next run loads again.
         self._call("resource_patch", {"id": resource["id"], HASH_FIELD: output.sha256, STRUCTURE_FIELD: structure}, dataset)
         log.info(
             "CKAN: DataStore table of %s (%s) %s: %d rows written, %d deleted",
@@ -363,7 +363,7 @@ class DataStoreLoader:
     def _delete_rows(self, resource_id: str, filters: dict[str, Any], dataset: str) -> None:
         # CKAN drops the filters on unknown fields and an empty filter deletes every row
         if not filters or any(value in ([], None) for value in filters.values()):
-            raise ValueError(f"refusing a DataStore delete with empty filters on {resource_id}")
+            raise ValueError(f"DataStore delete on {resource_id} rejected: its filters are empty, which deletes every row")
         self._call("datastore_delete", {"resource_id": resource_id, "force": True, "filters": filters}, dataset)
 
     def _write(self, resource_id: str, records: list[dict[str, Any]], method: str, dataset: str) -> None:

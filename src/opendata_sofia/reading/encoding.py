@@ -183,6 +183,11 @@ def _suggest(path: Path, exclude: tuple[str, ...]) -> str | None:
         if stats.problem() is not None:
             continue
 
+        # windows-1251 is what the municipality's systems write. MacCyrillic shares its lower-case
+        # letters, so on a short file it can score higher while turning every capital into a symbol.
+        if encoding == "windows-1251":
+            return encoding
+
         score = stats.frequent_share()
         if best is None or score > best[0]:
             best = (score, encoding)

@@ -47,7 +47,7 @@ CHUNK = 1 << 16
 def fetch_over_http(
     source: dict, *, store: RawStore, state_dir: Path, policy: AddressPolicy | None = None
 ) -> Pull:
-    """Download `source["url"]` into `store`, or reuse the stored bytes when the server says 304."""
+    """Download `source["url"]` into `store`, or reuse the stored bytes when the server returns 304."""
     url = source["url"]
     policy = policy or AddressPolicy.from_env()
     policy.check_url(url)
@@ -104,7 +104,7 @@ def _get(session, request_url, url, headers, auth_headers, source, policy, deadl
     current = request_url
 
     for _ in range(max_redirects + 1):
-        policy.check_url(current)
+        policy.check_url(current, source=url)
         hop_headers = {**headers, **(auth_headers if _origin(current) == origin else {})}
         try:
             # Redirects off: requests would follow them without the address check
@@ -134,12 +134,12 @@ def _limited(response: requests.Response, url: str, max_bytes: int, deadline: De
 
     # A socket closed by the deadline ends a body without a length as if it were complete
     if deadline.check():
-        raise SourceError("security.http_deadline", source=url, seconds=deadline.seconds)
+        raise SourceError("security.http_deadline", source=url, seconds=f"{deadline.seconds:g}")
 
 
 def _download_error(error: Exception, url: str, timeout: float | None, deadline: Deadline) -> SourceError:
     if deadline.check():
-        return SourceError("security.http_deadline", source=url, seconds=deadline.seconds)
+        return SourceError("security.http_deadline", source=url, seconds=f"{deadline.seconds:g}")
     if isinstance(error, requests.Timeout) and timeout is not None:
         return SourceError("source.http_timeout", source=url, seconds=timeout)
     return SourceError(source=url, detail=type(error).__name__)

@@ -1,0 +1,57 @@
+"""Read the work CSV as Arrow record batches of text, a fixed number of rows at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+# Bytes the CSV reader parses at a time. Larger blocks parse faster; memory holds about two.
+BLOCK_SIZE = 4 << 20
+
+
+def work_batches(path: Path, names: list[str], batch_size: int, columns: list[str] | None = None) -> Iterator[pa.RecordBatch]:
+    """Yield the rows of the work CSV at `path` in batches of exactly `batch_size` rows (the last may be shorter).
+
+    Every column is read as text with no nulls: identifiers keep their leading zeros, and
+    which texts are missing values is decided by the schema, as frictionless does.
+    """
+    read_options = pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=BLOCK_SIZE)
+    # The work CSV is written by Python's csv module, which quotes cells with line breaks.
+    parse_options = pacsv.ParseOptions(newlines_in_values=True)
+    convert_options = pacsv.ConvertOptions(
+        column_types={name: pa.string() for name in names},
+        strings_can_be_null=False,
+        quoted_strings_can_be_null=False,
+        include_columns=columns,
+    )
+    reader = pacsv.open_csv(path, read_options=read_options, parse_options=parse_options, convert_options=convert_options)
+    yield from rebatch(reader, batch_size)
+
+
+def rebatch(batches, batch_size: int) -> Iterator[pa.RecordBatch]:
+    """Cut a stream of record batches of any size into batches of `batch_size` rows.
+
+    The Parquet output must get the same batches as `conversion.convert` gives it, because
+    the chunks a row group is written from decide its pages.
+    """
+    pending: list[pa.RecordBatch] = []
+    pending_rows = 0
+    for batch in batches:
+        pending.append(batch)
+        pending_rows += batch.num_rows
+        if pending_rows < batch_size:
+            continue
+
+        table = pa.Table.from_batches(pending).combine_chunks()
+        start = 0
+        while pending_rows - start >= batch_size:
+            yield table.slice(start, batch_size).to_batches()[0]
+            start += batch_size
+        pending = table.slice(start).to_batches()
+        pending_rows -= start
+
+    if pending_rows:
+        yield pa.Table.from_batches(pending).combine_chunks().to_batches()[0]
