@@ -325,19 +325,103 @@ def status(
 
 
 def _print_progress(numbers: dict[str, Any]) -> None:
-    out.print(message("progress.headline", published=numbers["published"], target=numbers["target"]))
-    filled = min(30, round(30 * numbers["published"] / numbers["target"]))
-    out.print("[green]" + "█" * filled + "[/green]" + "░" * (30 - filled))
+    from opendata_sofia.progress_text import print_progress
 
-    table = Table()
-    table.add_column(message("progress.col_organization"))
-    table.add_column(message("progress.col_published"), justify="right")
-    table.add_column(message("progress.col_in_catalog"), justify="right")
-    for organization in numbers["organizations"]:
-        table.add_row(organization["title"], str(organization["published"]), str(organization["in_catalog"]))
-    out.print(table)
-    if numbers["last_run_failed"]:
-        out.print(f"[red]{message('progress.last_run_failed')}[/red] {', '.join(numbers['last_run_failed'])}")
+    print_progress(out, numbers)
+
+
+def _progress_inputs(target: Optional[str]):
+    """Return the settings, catalog and ledger that the progress reports read."""
+    from opendata_sofia.catalog import require_catalog
+    from opendata_sofia.ledger import Ledger
+
+    settings = _settings(target=target)
+    try:
+        catalog = require_catalog(settings.catalog, settings.schemas)
+    except PipelineError as error:
+        _fail(error)
+    return settings, catalog, Ledger(settings.ledger_url)
+
+
+# dashboard
+
+
+@app.command(help="Записва статично табло (HTML на български и английски, без външни скриптове) с напредъка към целта. "
+             "/ Writes a static dashboard (HTML in Bulgarian and English, no external scripts) of progress toward the target.")
+def dashboard(
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="Папка за таблото (по подразбиране <workdir>/dashboard). "
+                                           "/ Folder for the dashboard (default: <workdir>/dashboard)."),
+    target: Optional[str] = typer.Option(None, "--target", help="local или ckan. / local or ckan."),
+) -> None:
+    from opendata_sofia.dashboard import write_dashboard
+    from opendata_sofia.progress_report import history, progress_numbers
+
+    settings, catalog, ledger = _progress_inputs(target)
+    numbers = progress_numbers(catalog, ledger, settings.target)
+    folder = out_dir or settings.workdir / "dashboard"
+    page = write_dashboard(numbers, history(ledger, settings.target), folder)
+    out.print(message("dashboard.written", path=page), markup=False)
+
+
+# report
+
+
+@app.command(help="Записва годишния отчет за отворените данни (Markdown и HTML, на български и английски). "
+             "/ Writes the yearly open-data report (Markdown and HTML, in Bulgarian and English).")
+def report(
+    year: int = typer.Option(..., "--year", min=2016, max=2100, help="Годината на отчета. / The year of the report."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="Папка за отчета (по подразбиране <workdir>/yearly). "
+                                           "/ Folder for the report (default: <workdir>/yearly)."),
+    target: Optional[str] = typer.Option(None, "--target", help="local или ckan. / local or ckan."),
+) -> None:
+    from opendata_sofia.yearly_report import write_yearly_report
+
+    settings, catalog, ledger = _progress_inputs(target)
+    paths = write_yearly_report(catalog, ledger, settings.target, year, out_dir or settings.workdir / "yearly")
+    for path in paths:
+        out.print(message("yearly.written", path=path), markup=False)
+
+
+# describe
+
+
+@app.command(help="Описва нов експорт: предлага как да се чете и схема на таблицата, и записва описание на набор от данни "
+             "за попълване. Пример: opendata-sofia describe nvo-7-2022-sofia.csv "
+             "/ Describes a new export: proposes how to read it and a Table Schema, and writes a dataset descriptor "
+             "to complete. Example: opendata-sofia describe nvo-7-2022-sofia.csv")
+def describe(
+    file: Path = typer.Argument(..., help="Файлът на експорта (CSV, XLSX, XLS, JSON). / The export file (CSV, XLSX, XLS, JSON)."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="Папка, в която се записват datapackages/<име>/ и schemas/<име>.json "
+                                           "(по подразбиране каталогът). / Folder for datapackages/<name>/ and schemas/<name>.json "
+                                           "(default: the catalog)."),
+    name: Optional[str] = typer.Option(None, "--name", help="Име на набора от данни (по подразбиране от името на файла). "
+                                       "/ Dataset name (default: from the file name)."),
+    sheet: Optional[str] = typer.Option(None, "--sheet", help="Лист на Excel: име или номер от 1. / Excel sheet: name or number from 1."),
+    as_json: bool = typer.Option(False, "--json", help="Само машинночетим резултат (JSON). / Machine-readable output only."),
+) -> None:
+    from opendata_sofia.describe import describe_file, write_stub
+
+    if not file.is_file():
+        raise typer.BadParameter(message("describe.file_missing", path=file), param_hint="FILE")
+    settings = _settings()
+    catalog_dir = out_dir / "datapackages" if out_dir else settings.catalog
+    schemas_dir = out_dir / "schemas" if out_dir else settings.schemas
+    sheet_option = int(sheet) if sheet and sheet.isdigit() else sheet
+
+    try:
+        description = describe_file(file, sheet=sheet_option, name=name, catalog_dir=catalog_dir, schemas_dir=schemas_dir)
+        descriptor_path, schema_path = write_stub(description, catalog_dir, schemas_dir)
+    except PipelineError as error:
+        _fail(error)
+
+    if as_json:
+        written = {"descriptor": str(descriptor_path), "schema": str(schema_path)}
+        out.print_json(json.dumps({**description.to_dict(), "written": written}, ensure_ascii=False))
+        return
+    # Patterns such as [0-9]{4} would be read as rich markup.
+    out.print(description.summary(), markup=False)
+    out.print("")
+    out.print(message("describe.summary.written", descriptor=descriptor_path, schema=schema_path), markup=False)
 
 
 # catalog check

@@ -62,7 +62,9 @@ class Built:
 
 
 def fetch_dataset(dataset: DatasetSpec, context: RunContext) -> dict[str, Pull]:
-    """Fetch every resource's source into the raw store."""
+    """Fetch every resource's source into the raw store; a planned dataset is reported as skipped."""
+    if not dataset.connected:
+        raise SourceNotFound("source.not_connected", dataset=dataset.name)
     return {
         resource.name: fetch(
             resource,
