@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import create_markdown_artifact, create_progress_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
@@ -20,7 +20,9 @@ from prefect.tasks import exponential_backoff
 from opendata_sofia import __version__, pipeline, progress
 from opendata_sofia.catalog import require_catalog
 from opendata_sofia.errors import PublishError, ReadError, SourceError, SourceNotFound, ValidationFailed
+from opendata_sofia.i18n import message
 from opendata_sofia.ledger import DatasetResult, Ledger
+from opendata_sofia.progress_report import progress_numbers
 from opendata_sofia.redaction import redact
 from opendata_sofia_flows.secrets import resolve_ckan_token
 from opendata_sofia.settings import Settings
@@ -109,6 +111,9 @@ def publish_catalog(
     settings = _settings(inbox=inbox, target=target)
     catalog = require_catalog(settings.catalog, settings.schemas)
     selected = catalog.select(datasets)
+    # Planned datasets have no source to fetch; the indicator dataset is built after the others
+    planned = [dataset for dataset in selected if not dataset.connected]
+    selected = pipeline.runnable(selected)
     ledger = Ledger(settings.ledger_url)
     run_id = ledger.start_run(target=settings.target, trigger=trigger, pipeline_version=__version__)
     context = pipeline.RunContext(settings=settings, run_id=run_id)
@@ -124,8 +129,14 @@ def publish_catalog(
             outcome = _crashed(dataset, future)
         ledger.record(run_id, settings.target, outcome)
         results.append(outcome)
+    for dataset in planned:
+        ledger.record(run_id, settings.target, _planned(dataset))
+    indicator_results, numbers = _publish_indicators(catalog, ledger, settings, run_id, publishing_target)
+    results += indicator_results
 
     summary = _summary(run_id, settings, results)
+    summary["counts"]["planned"] = len(planned)
+    summary["progress"] = {key: numbers[key] for key in ("published", "target", "percent", "stale", "published_with_stale")}
     ledger.finish_run(run_id, summary["counts"])
     _save_summary(settings, run_id, summary)
     _publish_artifact(summary)
@@ -141,7 +152,7 @@ def publish_dataset(name: str, inbox: str | None = None, target: str | None = No
 
 @flow(name="nightly")
 def nightly() -> dict[str, Any]:
-    """The scheduled run over the whole catalog, with the concurrency from settings."""
+    """Publish the whole catalog on schedule, with the concurrency from settings."""
     return run_catalog(trigger="schedule")
 
 
@@ -168,6 +179,23 @@ def _settings(*, inbox: str | None, target: str | None) -> Settings:
     if settings.target == "ckan" and not settings.ckan_token:
         settings = settings.with_changes(ckan_token=resolve_ckan_token())
     return settings
+
+
+def _planned(dataset) -> DatasetResult:
+    return DatasetResult(dataset=dataset.name, organization=dataset.organization.name, status="planned")
+
+
+def _publish_indicators(catalog, ledger, settings, run_id, publishing_target) -> tuple[list[DatasetResult], dict]:
+    """Store the run's progress, then publish the indicator dataset built from it (when in the catalog)."""
+    from opendata_sofia.indicators import prepare_indicators
+
+    prepared = prepare_indicators(catalog, ledger, settings, run_id)
+    if prepared is None:
+        return [], progress_numbers(catalog, ledger, settings.target)
+
+    result = process(prepared.dataset, prepared.context, publishing_target)
+    ledger.record(run_id, settings.target, result)
+    return [result], prepared.numbers
 
 
 def _crashed(dataset, future) -> DatasetResult:
@@ -217,4 +245,10 @@ def _publish_artifact(summary: dict[str, Any]) -> None:
         key="run-summary",
         markdown=run_summary_markdown(summary),
         description=f"opendata-sofia run {summary['run_id']}",
+    )
+    numbers = summary["progress"]
+    create_progress_artifact(
+        progress=min(100.0, numbers["percent"]),
+        key="progress-toward-target",
+        description=message("progress.artifact", published=numbers["published"], target=numbers["target"]),
     )

@@ -12,6 +12,7 @@ import hashlib
 import ipaddress
 import os
 import secrets
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -19,9 +20,9 @@ from urllib.parse import urlparse
 import pytest
 import requests
 from ckanapi import RemoteCKAN
-from ckanapi.errors import NotFound
+from ckanapi.errors import CKANAPIError, NotFound
 
-__all__ = ["CkanInstance", "ckan", "ckan_cleanup", "make_output", "run_suffix"]
+__all__ = ["CkanInstance", "ckan", "ckan_cleanup", "make_output", "purge", "run_suffix"]
 
 START_COMMAND = "sudo bash scripts/ckan/ckan-up.sh"
 
@@ -84,9 +85,9 @@ def ckan_cleanup(ckan: CkanInstance):
 
     api = ckan.admin()
     for name in created["datasets"]:
-        _purge(api, "dataset_purge", name)
+        purge(api, "dataset_purge", name)
     for name in created["organizations"]:
-        _purge(api, "organization_purge", name)
+        purge(api, "organization_purge", name)
 
 
 def make_output(folder: Path, key: str, resource: str, content: bytes, format: str, media_type: str):
@@ -155,8 +156,16 @@ def _unavailable(reason: str):
     pytest.skip(message)
 
 
-def _purge(api: RemoteCKAN, action: str, name: str) -> None:
-    try:
-        api.call_action(action, {"id": name})
-    except NotFound:
-        pass
+def purge(api: RemoteCKAN, action: str, name: str, attempts: int = 3) -> None:
+    """Purge `name`, ignoring a missing one; PostgreSQL may abort a purge as a deadlock victim
+    when another test process purges at the same moment, so a failed purge is tried again."""
+    for attempt in range(1, attempts + 1):
+        try:
+            api.call_action(action, {"id": name})
+            return
+        except NotFound:
+            return
+        except CKANAPIError:
+            if attempt == attempts:
+                raise
+            time.sleep(0.5 * attempt)

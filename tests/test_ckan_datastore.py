@@ -282,6 +282,22 @@ def test_table_without_key_is_replaced(ckan, org, dataset_name, tmp_path):
 
 
 @pytest.mark.ckan
+def test_table_with_lost_flag_is_reloaded(ckan, org, dataset_name, tmp_path):
+    target = CkanTarget(ckan.url, ckan.admin_token, attempts=2, retry_delay=0.01)
+    first = target.publish(table_publication(dataset_name, org, tmp_path / "1", csv_bytes(*ROWS.values())))
+    resource_id = first.details["resource_ids"]["districts.csv"]
+    # the state CKAN 2.11 can leave: the table exists, its resource says datastore_active False
+    ckan.admin().action.resource_patch(id=resource_id, datastore_active=False)
+
+    second = target.publish(table_publication(dataset_name, org, tmp_path / "2", csv_bytes(*ROWS.values())))
+    found = search(ckan, resource_id)
+
+    assert second.details["datastore"]["districts.csv"] == {"status": "created", "rows": 3, "deleted": 0}
+    assert [record["code"] for record in found["records"]] == ["00357", "00400", "01000"]
+    assert ckan.admin().action.resource_show(id=resource_id)["datastore_active"] is True
+
+
+@pytest.mark.ckan
 def test_editor_token_loads_datastore(ckan, org, dataset_name, tmp_path):
     if not ckan.editor_token:
         pytest.skip("no editor token: run scripts/ckan/ckan-up.sh, which creates pipeline-editor")

@@ -55,7 +55,8 @@ def small_catalog(tmp_path, monkeypatch, project):
             "name": "districts",
             "title": "Райони",
             "schema": "../../schemas/test-districts.json",
-            "sofia": {"source": {"kind": "inbox", "path": "districts.csv"},
+            # an English title too: without one the dataset does not count toward the target
+            "sofia": {"en": {"title": "Districts"}, "source": {"kind": "inbox", "path": "districts.csv"},
                       "read": {"format": "csv", "encoding": "utf-8", "delimiter": ";"}},
         }],
     }), encoding="utf-8")
@@ -143,9 +144,11 @@ def test_status_counts_published(small_catalog, project):
     numbers = json.loads(result.stdout)
     assert numbers["published"] == 1
     assert numbers["target"] == 50
-    assert numbers["organizations"] == [
-        {"name": "so-iot", "title": "Дирекция ИОТ", "published": 1, "in_catalog": 1}
-    ]
+    assert numbers["organizations"] == [{
+        "name": "so-iot", "title": {"bg": "Дирекция ИОТ", "en": "IST Directorate"},
+        "in_plan": 1, "published": 1, "stale": 0, "planned": 0,
+    }]
+    assert numbers["states"]["published"] == 1
     assert "Публикувани: 1 от 50" in text.stdout
 
 

@@ -12,6 +12,7 @@ from ckanapi.errors import NotFound
 from opendata_sofia import i18n
 from opendata_sofia.catalog import load_catalog
 from opendata_sofia.publishing.ckan import CkanTarget
+from tests.ckan_fixtures import purge
 from tests.pipeline_fixtures import REPO, run_cli, summary_of
 from tests.shared import real_inbox
 
@@ -29,10 +30,7 @@ def real_catalog_on_ckan(ckan, project, monkeypatch):
 
     def purge_all():
         for name in catalog.datasets:
-            try:
-                admin.call_action("dataset_purge", {"id": name})
-            except NotFound:
-                pass
+            purge(admin, "dataset_purge", name)
 
     purge_all()
     CkanTarget(ckan.url, ckan.editor_token, admin_token=ckan.admin_token).ensure_organizations(

@@ -16,6 +16,7 @@ from typing import Any
 from frictionless import Package, Schema
 
 from opendata_sofia.errors import CatalogError
+from opendata_sofia.placeholders import find_placeholders
 
 DATASET_NAME = re.compile(r"^[a-z0-9_-]{2,100}$")
 RESOURCE_NAME = re.compile(r"^[a-z0-9._-]+$")
@@ -210,6 +211,10 @@ def _load_dataset(
     def report(detail: str) -> None:
         problems.append(_problem(path, name, detail))
 
+    # Placeholders left by `opendata-sofia describe`
+    for where, text in find_placeholders(descriptor):
+        report(f"{where} still holds the placeholder {text!r}: replace it with the real value")
+
     # Identity
     if not DATASET_NAME.match(name):
         report(f"name {name!r} must match {DATASET_NAME.pattern} (a CKAN dataset name)")
@@ -292,6 +297,8 @@ def _load_resource(raw: dict, index: int, path: Path, schemas_dir: Path, report)
     english = sofia.get("en") or {}
 
     schema, schema_name = _resolve_schema(raw.get("schema"), path.parent, schemas_dir, where, report)
+    for field_path, text in find_placeholders(schema or {}):
+        report(f"{where}: schema {schema_name} {field_path} still holds the placeholder {text!r}: replace it")
 
     # A resource without a source is planned: described and checked, but not fetched yet
     source = sofia.get("source") or {}

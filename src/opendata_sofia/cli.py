@@ -165,6 +165,10 @@ class _progress_bar:
         if event == "run_started":
             self.task = self.bar.add_task(message("cli.progress"), total=data["total"])
         elif event == "dataset_finished" and self.task is not None:
+            # The indicator dataset is built after the counted ones, so the total may grow by one
+            task = next(task for task in self.bar.tasks if task.id == self.task)
+            if task.completed >= (task.total or 0):
+                self.bar.update(self.task, total=task.completed + 1)
             self.bar.advance(self.task)
             self.bar.console.print(f"  {data['dataset']}: {message('status.' + data['status'])}")
 
@@ -259,7 +263,7 @@ def validate(
     settings = _settings(inbox=inbox)
     try:
         catalog = require_catalog(settings.catalog, settings.schemas)
-        selected = catalog.select(datasets or None)
+        selected = pipeline.runnable(catalog.select(datasets or None))
     except PipelineError as error:
         _fail(error)
 

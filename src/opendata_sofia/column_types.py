@@ -7,10 +7,11 @@ clean-up rules, and notes for the person who reviews the proposal.
 
 The choice, in order:
 
-1. codes — digit strings with a leading zero, digit strings of one width of 4 or more (or under
-   a label such as "код"), and values that mix digits with letters or `-` `/` — become strings
-   with a `pattern`, because a number type would drop the zeros. A column of years is such a
-   column too, so the reviewer may change it to `integer` or `year`;
+1. codes become strings with a `pattern`, because a number type would drop leading zeros.
+   Codes are digit strings with a leading zero, digits under a label such as "код", digit
+   strings of one width of 4 or more that repeat or number 20 or more, and values that mix
+   digits with letters or `-` `/`. A column of years looks the same, so the reviewer may change
+   it to `integer`;
 2. whole numbers → `integer`;
 3. `да`/`не`, `true`/`false`, `yes`/`no` → `boolean`;
 4. dates and date-times in a known format → `date` / `datetime`;
@@ -33,6 +34,7 @@ from opendata_sofia.code_patterns import Shape, code_pattern, shape_of
 # Labels that name identifiers: their digit columns stay strings even without leading zeros.
 CODE_LABEL = re.compile(r"код|code|екатте|ekatte|идентификатор|булстат|еик|\bid\b", re.IGNORECASE)
 CODE_MIN_FIXED_WIDTH = 4
+CODE_MIN_FIXED_WIDTH_VALUES = 20
 CODE_VALUE = re.compile(r"^[0-9A-Za-zА-Яа-я]+(?:[-/][0-9A-Za-zА-Яа-я]+)*$")
 INTEGER_VALUE = re.compile(r"^[-+]?[0-9]+$")
 BOOLEAN_VALUES = ({"да", "не"}, {"true", "false"}, {"yes", "no"})
@@ -52,7 +54,11 @@ NOTE_EXAMPLES = 5
 
 @dataclass
 class ColumnProfile:
-    """What the values of one column look like, gathered over the whole column."""
+    """Counts and shapes of the values of one column, gathered over the whole column.
+
+    NOTE: `distinct` keeps every value of the column in memory, so a column of a million long
+    unique values takes tens of megabytes while `unique` is being decided.
+    """
 
     label: str
     rows: int = 0
@@ -201,8 +207,13 @@ def _is_code(profile: ColumnProfile) -> bool:
         return False
     if profile.mixed_code or profile.leading_zero:
         return True
+    if CODE_LABEL.search(profile.label):
+        return True
+
+    # One width alone also fits a few counts (73939, 90495); codes repeat or come in numbers.
     fixed_width = len(profile.digit_lengths) == 1 and min(profile.digit_lengths) >= CODE_MIN_FIXED_WIDTH
-    return fixed_width or bool(CODE_LABEL.search(profile.label))
+    repeated = len(profile.distinct) < profile.values
+    return fixed_width and (repeated or profile.values >= CODE_MIN_FIXED_WIDTH_VALUES)
 
 
 def _as_code(proposal: FieldProposal, profile: ColumnProfile) -> None:

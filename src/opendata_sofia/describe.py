@@ -8,8 +8,8 @@
 The encoding, delimiter and sheet come from the reader itself (its restricted detection), the
 header rows from `header_detection` and the fields from `column_types`, which reads every value
 of every column. The stub holds `TODO:` placeholders for what a file cannot tell (titles in
-Bulgarian and English, owner, frequency, id) and for the constraints proposed from the data;
-the catalog check rejects it until a person has replaced them all.
+Bulgarian and English, owner, frequency, id) and for the constraints proposed from the data.
+The catalog check rejects the stub until a person has replaced them all.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from opendata_sofia.catalog import DATASET_NAME
 from opendata_sofia.column_types import ColumnProfile, FieldProposal, propose_field
 from opendata_sofia.errors import PipelineError
 from opendata_sofia.header_detection import find_header_rows
+from opendata_sofia.i18n import message
 from opendata_sofia.placeholders import placeholder
 from opendata_sofia.reading import ReadOptions, format_of, read_table
 from opendata_sofia.reading.csv import sniff_delimiter
@@ -42,7 +43,7 @@ NEW_SOURCE_ID = "<new>"
 
 @dataclass
 class Description:
-    """What `describe_file` found out about one export, and the catalog entry it proposes."""
+    """The findings of `describe_file` on one export, and the catalog entry it proposes."""
 
     name: str
     resource: str
@@ -95,6 +96,50 @@ class Description:
             ],
         }
 
+    def summary(self, lang: str | None = None) -> str:
+        """Return what was found, for the operator: how to read the file, the fields, what to review."""
+        lines = [
+            message("describe.summary.title", lang=lang, file=self.file, name=self.name, resource=self.resource),
+            message("describe.summary.read", lang=lang, read=json.dumps(self.read, ensure_ascii=False)),
+            message(
+                "describe.summary.rows",
+                lang=lang,
+                rows=self.rows,
+                skipped=self.skipped_blank_rows,
+                dropped=self.dropped_rows,
+            ),
+            "",
+            message("describe.summary.fields_heading", lang=lang),
+        ]
+        lines += [self._field_line(schema_field, lang) for schema_field in self.schema["fields"]]
+        if self.notes:
+            lines += ["", message("describe.summary.notes_heading", lang=lang)]
+            lines += [f"  - {message(key, lang=lang, **params)}" for key, params in self.notes]
+        return "\n".join(lines)
+
+    def _field_line(self, schema_field: dict[str, Any], lang: str | None) -> str:
+        name = schema_field["name"]
+        details = []
+        pattern = schema_field.get("constraints", {}).get("pattern")
+        if pattern:
+            details.append(f"pattern {pattern}")
+        locale = self.locale.get("fields", {}).get(name)
+        if locale:
+            details.append(json.dumps(locale, ensure_ascii=False))
+        details += [
+            json.dumps({key: value for key, value in rule.items() if key != "fields"}, ensure_ascii=False)
+            for rule in self.cleanup
+            if name in rule["fields"]
+        ]
+        constraints = self.proposed_constraints.get(name)
+        if constraints:
+            details.append(message("describe.summary.constraints", lang=lang, constraints=", ".join(constraints)))
+
+        extra = f": {'; '.join(details)}" if details else ""
+        return message(
+            "describe.summary.field", lang=lang, name=name, type=schema_field["type"], label=schema_field["title"], extra=extra
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """Return the description as JSON-able data, for `describe --json`."""
         return {
@@ -123,9 +168,9 @@ def describe_file(
 ) -> Description:
     """Read the whole export at `path` and propose how to read it and its Table Schema.
 
-    `name` defaults to the transliterated file name, made unique against the datasets already
-    in `catalog_dir`. Raises `ReadError` when the reader cannot read the file, and
-    `PipelineError` when `name` is not a valid dataset name.
+    `name` defaults to the transliterated file name, made unique against the dataset folders in
+    `catalog_dir` and the schema files in `schemas_dir`. Raises `ReadError` when the reader
+    cannot read the file, and `PipelineError` when `name` is not a valid dataset name.
     """
     path = Path(path)
 
@@ -146,7 +191,7 @@ def describe_file(
     names = field_names(table.labels)
     proposals = [propose_field(field_name, profile) for field_name, profile in zip(names, profiles)]
     read = _read_descriptor(options, table.info)
-    dataset_name = _dataset_name(name or path.stem, catalog_dir, schemas_dir)
+    dataset_name = _checked_name(name) if name else _dataset_name(path.stem, catalog_dir, schemas_dir)
     notes = [note for proposal in proposals for note in proposal.notes]
     if table.info.metadata.get("asOf"):
         notes.insert(0, ("describe.note.as_of", {"date": table.info.metadata["asOf"]}))
@@ -251,6 +296,13 @@ def _dataset_name(title: str, catalog_dir: Path | None, schemas_dir: Path | None
     if schemas_dir is not None and schemas_dir.is_dir():
         taken.update({schema.stem: schema.stem for schema in schemas_dir.glob("*.json")})
     return unique_name(base, taken, NEW_SOURCE_ID)
+
+
+def _checked_name(name: str) -> str:
+    """Return a name given by the operator as it is; it must already be a valid dataset name."""
+    if not DATASET_NAME.match(name):
+        raise PipelineError("describe.name_invalid", name=name, pattern=DATASET_NAME.pattern)
+    return name
 
 
 def _resource_name(path: Path) -> str:

@@ -1,6 +1,6 @@
 """Find the header rows of an export: title rows above them and a second header row below.
 
-The reader takes the first non-blank row as the header unless `headerRows` says otherwise.
+The reader takes the first non-blank row as the header unless `headerRows` is set.
 Exports often start with a report title, a note or a table of maximum scores, and group labels
 merged over two header rows. This module tries each row from the top as the header and keeps
 the first one that reads like column names:

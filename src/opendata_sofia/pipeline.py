@@ -32,7 +32,7 @@ from opendata_sofia.sources import Pull, fetch
 
 @dataclass
 class RunContext:
-    """What every step of one run shares."""
+    """Settings, run id and folders shared by every step of one run."""
 
     settings: Settings
     run_id: str
@@ -56,6 +56,20 @@ class Built:
     report_path: Path
     rows: int
     sources: dict[str, str] = field(default_factory=dict)
+
+
+# Select
+
+
+def runnable(datasets: list[DatasetSpec]) -> list[DatasetSpec]:
+    """Return the datasets a run fetches: those with a source for every resource.
+
+    The indicator dataset is left out too, because a run builds it from the ledger after the
+    others.
+    """
+    from opendata_sofia.progress_report import INDICATOR_DATASET
+
+    return [dataset for dataset in datasets if dataset.connected and dataset.name != INDICATOR_DATASET]
 
 
 # Fetch
@@ -155,7 +169,7 @@ def build_dataset(dataset: DatasetSpec, pulls: dict[str, Pull], context: RunCont
         row_counts[resource.name] = result.rows
         output_schemas[resource.name] = result.schema
     files.append(_write_datapackage(dataset, files, output_schemas, folder / "out"))
-    # The report holds nothing run-specific (source locations and sha256, counts, errors), so
+    # The report contains nothing run-specific (source locations and sha256, counts, errors), so
     # the same input gives the same bytes and targets skip it as unchanged. It is copied
     # beside the other outputs, which are kept together as the last valid build.
     report_copy = folder / "out" / "validation-report.json"

@@ -1,7 +1,7 @@
 """Placeholders that `describe` writes into a new descriptor for a person to replace.
 
 Every placeholder is a string that starts with `TODO:`, so it is easy to search for, and the
-catalog check rejects a descriptor or schema that still holds one.
+catalog check rejects a descriptor or schema that still contains one.
 """
 
 from __future__ import annotations

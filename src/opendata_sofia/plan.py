@@ -341,7 +341,7 @@ def plan_catalog(names: list[str] | None, settings: Any) -> dict[str, Any]:
     from opendata_sofia.errors import PipelineError, ReadError, SourceNotFound, ValidationFailed
 
     catalog = require_catalog(settings.catalog, settings.schemas)
-    selected = catalog.select(names)
+    selected = pipeline.runnable(catalog.select(names))
     target = pipeline.make_target(settings)
     context = pipeline.RunContext(settings=settings, run_id="plan")
 

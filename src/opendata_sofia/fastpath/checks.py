@@ -1,10 +1,10 @@
 """Check record batches of the work CSV against a Table Schema, as frictionless-py 5.21 does.
 
 Errors carry the attributes of frictionless' errors that `validation` reads (type, note,
-row_number, field_name, cell, cells), and come in frictionless' order: by row; within a row
-the cell errors field by field (a type error, or the broken constraints in the order of the
-field's `supported_constraints`), replaced by one `blank-row` error when every cell is
-missing; then `unique` errors field by field; then the `primary-key` error.
+row_number, field_name, cell, cells). They come in frictionless' order, row by row. Within a
+row, the cell errors come first, field by field: a type error, or the broken constraints in
+the order of the field's `supported_constraints`. One `blank-row` error replaces them when
+every cell is missing. Then come the `unique` errors, field by field, and the `primary-key` error.
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from opendata_sofia.fastpath.columns import NULL_KEY, ParsedColumn, key_is_exact, parse_column
+from opendata_sofia.fastpath.columns import NULL_KEY, ParsedColumn, key_is_exact, parse_column, python_key
 from opendata_sofia.fastpath.keys import KeyIndex, combine
 from opendata_sofia.fastpath.plan import FieldPlan, plan_fields
+from opendata_sofia.fastpath.readings import Readings
 from opendata_sofia.normalise import primary_key
 
 PRIMARY_KEY = "primary-key"
@@ -57,6 +58,9 @@ class TableChecker:
         self.unique = [plan for plan in self.plans if plan.field.constraints.get("unique")]
         self.key_fields = {plan.name for plan in self.unique + self.primary_key}
         self.indexes = {name: KeyIndex() for name in self._index_names()}
+        self.readings = [
+            Readings(plan, python_key, keys=plan.name in self.key_fields, outputs=outputs) for plan in self.plans
+        ]
 
     def _index_names(self) -> list[str]:
         names = [plan.name for plan in self.unique]
@@ -65,16 +69,16 @@ class TableChecker:
     def check(self, batch: pa.RecordBatch, first_row: int) -> CheckedBatch:
         """Check `batch`, whose first row is row `first_row` of the work CSV."""
         columns = [
-            parse_column(plan, batch.column(plan.index), keys=plan.name in self.key_fields, outputs=self.outputs)
-            for plan in self.plans
+            parse_column(plan, batch.column(plan.index), readings, keys=plan.name in self.key_fields, outputs=self.outputs)
+            for plan, readings in zip(self.plans, self.readings)
         ]
         rows = np.arange(first_row, first_row + batch.num_rows, dtype=np.int64)
 
         errors = self._cell_errors(columns, rows)
         for plan in self.unique:
-            errors.extend(self._unique_errors(plan, columns[plan.index], rows))
+            errors.extend(self._unique_errors(plan, columns[plan.index], rows, self.indexes[plan.name]))
         if self.primary_key:
-            errors.extend(self._primary_key_errors(columns, rows))
+            errors.extend(self._primary_key_errors(columns, rows, self.indexes[PRIMARY_KEY]))
         errors.sort(key=lambda error: (error.row_number, error.order))
         return CheckedBatch(columns, errors)
 
@@ -102,9 +106,9 @@ class TableChecker:
 
     # Keys
 
-    def _unique_errors(self, plan: FieldPlan, column: ParsedColumn, rows: np.ndarray) -> Iterator[FastError]:
+    def _unique_errors(self, plan: FieldPlan, column: ParsedColumn, rows: np.ndarray, index) -> Iterator[FastError]:
         valid = column.key_valid
-        previous = self.indexes[plan.name].previous_rows(column.key[valid], rows[valid])
+        previous = index.previous_rows(column.key[valid], rows[valid])
         exact = key_is_exact(plan)
         for position, match in zip(np.flatnonzero(valid)[previous >= 0], previous[previous >= 0]):
             value = plan.value_reader(column.raw[int(position)].as_py())
@@ -118,7 +122,7 @@ class TableChecker:
                 candidate=None if exact else (plan.name, int(column.key[position])),
             )
 
-    def _primary_key_errors(self, columns: list[ParsedColumn], rows: np.ndarray) -> Iterator[FastError]:
+    def _primary_key_errors(self, columns: list[ParsedColumn], rows: np.ndarray, index) -> Iterator[FastError]:
         key_columns = [columns[plan.index] for plan in self.primary_key]
         none = [column.missing | column.type_error for column in key_columns]
         all_none = np.logical_and.reduce(none)
@@ -130,7 +134,7 @@ class TableChecker:
             keys = key_columns[0].key
         else:
             keys = combine([np.where(n, NULL_KEY, c.key) for n, c in zip(none, key_columns)])
-        previous = self.indexes[PRIMARY_KEY].previous_rows(keys[comparable], rows[comparable])
+        previous = index.previous_rows(keys[comparable], rows[comparable])
 
         found = [(position, 'cells composing the primary keys are all "None"', None) for position in np.flatnonzero(all_none)]
         for position, match in zip(np.flatnonzero(comparable)[previous >= 0], previous[previous >= 0]):
@@ -145,8 +149,8 @@ class TableChecker:
     def confirm(self, errors: list[FastError], batches: Callable[[], Iterator[pa.RecordBatch]], last_row: int) -> list[FastError]:
         """Replace repeats found by hash with repeats of equal values, re-reading rows up to `last_row`.
 
-        A 64-bit hash collision (about 1 in 10^6 for 5 million distinct keys) would report
-        two different values as a repeat. The rows whose key hash is in doubt are read again
+        A 64-bit hash collision would report two different values as a repeat. For n distinct
+        keys its chance is about n²/2^65, an estimate of 1 in 1.5 million at 5 million keys. The rows whose key hash is in doubt are read again
         and compared with frictionless' typed values, as frictionless compares them.
         """
         doubtful: dict[str, set[int]] = {}
@@ -156,7 +160,7 @@ class TableChecker:
         if not doubtful:
             return errors
 
-        kept = [error for error in errors if not (error.candidate and error.candidate[1] in doubtful[error.candidate[0]])]
+        certain = [error for error in errors if not (error.candidate and error.candidate[1] in doubtful[error.candidate[0]])]
         confirmed = _ExactRepeats(self, doubtful)
         first_row = 2
         for batch in batches():
@@ -164,7 +168,7 @@ class TableChecker:
                 break
             confirmed.scan(batch, first_row, last_row)
             first_row += batch.num_rows
-        return sorted(kept + confirmed.errors, key=lambda error: (error.row_number, error.order))
+        return sorted(certain + confirmed.errors, key=lambda error: (error.row_number, error.order))
 
 
 class _ExactRepeats:
@@ -178,20 +182,19 @@ class _ExactRepeats:
 
     def scan(self, batch: pa.RecordBatch, first_row: int, last_row: int) -> None:
         checker = self.checker
-        replay = TableChecker.__new__(TableChecker)
-        replay.__dict__.update(checker.__dict__)
-        replay.indexes = {name: _Recorder() for name in checker.indexes}
+        recorders = {name: _Recorder() for name in checker.indexes}
         columns = [
-            parse_column(plan, batch.column(plan.index), keys=plan.name in checker.key_fields, outputs=False)
-            for plan in checker.plans
+            parse_column(plan, batch.column(plan.index), readings, keys=plan.name in checker.key_fields, outputs=False)
+            for plan, readings in zip(checker.plans, checker.readings)
         ]
         rows = np.arange(first_row, first_row + batch.num_rows, dtype=np.int64)
+        # Replaying the key checks with recorders in place of the key indexes gives each row's key.
         for plan in checker.unique:
-            list(replay._unique_errors(plan, columns[plan.index], rows))
+            list(checker._unique_errors(plan, columns[plan.index], rows, recorders[plan.name]))
         if checker.primary_key:
-            list(replay._primary_key_errors(columns, rows))
+            list(checker._primary_key_errors(columns, rows, recorders[PRIMARY_KEY]))
 
-        for name, recorder in replay.indexes.items():
+        for name, recorder in recorders.items():
             if name not in self.doubtful:
                 continue
             for key, row in zip(recorder.keys, recorder.rows):

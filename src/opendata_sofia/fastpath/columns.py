@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from opendata_sofia.fastpath.plan import FieldPlan
+from opendata_sofia.fastpath.readings import Readings
 
 EPOCH = date(1970, 1, 1)
 # Key of a missing cell inside a composite primary key.
@@ -58,22 +59,20 @@ class ParsedColumn:
 
 @dataclass
 class _Exact:
-    """Cells read by frictionless, one reading per distinct text."""
+    """Cells read by frictionless: their entry in the field's readings."""
 
     mask: np.ndarray
-    index: np.ndarray  # position in `texts` of each cell on this route, else -1
-    texts: list[str]
-    values: list[Any]
-    notes: list[dict]
+    index: np.ndarray  # entry in `readings` of each cell on this route, else -1
+    readings: Readings
 
-    def per_cell(self, flags: list[bool]) -> np.ndarray:
+    def per_cell(self, flags: np.ndarray) -> np.ndarray:
         result = np.zeros(len(self.mask), dtype=bool)
-        if self.texts:
-            result[self.mask] = np.asarray(flags, dtype=bool)[self.index[self.mask]]
+        if self.mask.any():
+            result[self.mask] = flags[self.index[self.mask]]
         return result
 
 
-def parse_column(plan: FieldPlan, raw: pa.Array, *, keys: bool, outputs: bool) -> ParsedColumn:
+def parse_column(plan: FieldPlan, raw: pa.Array, readings: Readings, *, keys: bool, outputs: bool) -> ParsedColumn:
     """Parse the text cells `raw` of the field `plan`; add keys and output values when asked."""
     missing = _numpy(pc.is_in(raw, value_set=plan.missing_values))
     fast = _fast_mask(plan, raw, missing)
@@ -81,17 +80,17 @@ def parse_column(plan: FieldPlan, raw: pa.Array, *, keys: bool, outputs: bool) -
 
     # Checks
     recheck = _needs_exact_check(plan, raw, fast, fast_values)
-    checked = _read_exact(plan, raw, (~missing & ~fast) | recheck)
-    column = ParsedColumn(raw=raw, missing=missing, type_error=checked.per_cell(["type" in notes for notes in checked.notes]))
+    checked = _read_exact(readings, raw, (~missing & ~fast) | recheck)
+    column = ParsedColumn(raw=raw, missing=missing, type_error=checked.per_cell(readings.flags("type")))
     vector = fast & ~recheck
     for name in plan.constraints:
-        exact_part = checked.per_cell([name in notes for notes in checked.notes])
+        exact_part = checked.per_cell(readings.flags(name))
         column.violations[name] = exact_part | _vector_violation(plan, name, raw, missing, vector, fast_values)
 
     # Keys and outputs
     exact = checked
     if (outputs or keys) and recheck.any():
-        exact = _read_exact(plan, raw, ~missing & ~fast)
+        exact = _read_exact(readings, raw, ~missing & ~fast)
     if keys:
         column.key, column.key_valid = _keys(plan, raw, fast, fast_values, exact, column.type_error)
     if outputs:
@@ -130,17 +129,8 @@ def _fast_values(plan: FieldPlan, raw: pa.Array, fast: np.ndarray) -> dict[str, 
     return {}
 
 
-def _read_exact(plan: FieldPlan, raw: pa.Array, mask: np.ndarray) -> _Exact:
-    index = np.full(len(raw), -1, dtype=np.int64)
-    if not mask.any():
-        return _Exact(mask, index, [], [], [])
-
-    distinct = pc.unique(raw.filter(pa.array(mask)))
-    texts = distinct.to_pylist()
-    readings = [plan.cell_reader(text) for text in texts]
-    positions = _numpy(pc.index_in(raw, value_set=distinct).fill_null(-1))
-    index[mask] = positions[mask]
-    return _Exact(mask, index, texts, [value for value, _ in readings], [notes or {} for _, notes in readings])
+def _read_exact(readings: Readings, raw: pa.Array, mask: np.ndarray) -> _Exact:
+    return _Exact(mask, readings.positions(raw, mask), readings)
 
 
 def _needs_exact_check(plan: FieldPlan, raw: pa.Array, fast: np.ndarray, values: dict[str, Any]) -> np.ndarray:
@@ -207,12 +197,11 @@ def _keys(plan, raw, fast, values, exact: _Exact, type_error) -> tuple[np.ndarra
         return key, ~column_missing(raw, fast, exact) & ~type_error
 
     valid = fast.copy()
-    if exact.texts:
-        exact_keys = [_python_key(plan.type, value) for value in exact.values]
-        cells = exact.mask & ~type_error
-        positions = exact.index[cells]
-        key[cells] = np.array([0 if k is None else k for k in exact_keys], dtype=np.uint64)[positions]
-        valid[cells] = np.array([k is not None for k in exact_keys], dtype=bool)[positions]
+    cells = exact.mask & ~type_error
+    if cells.any():
+        entry_keys, entry_valid = exact.readings.key_arrays()
+        key[cells] = entry_keys[exact.index[cells]]
+        valid[cells] = entry_valid[exact.index[cells]]
     if plan.type == "number":
         # NaN equals nothing, itself included, so it never repeats a key.
         valid &= ~np.isnan(_numpy(values["float"])) | ~fast
@@ -223,7 +212,7 @@ def column_missing(raw, fast, exact: _Exact) -> np.ndarray:
     return ~(fast | exact.mask)
 
 
-def _python_key(field_type: str, value: Any) -> int | None:
+def python_key(field_type: str, value: Any) -> int | None:
     if value is None:
         return None
     if field_type == "number":
@@ -247,16 +236,13 @@ def _outputs(plan, raw, missing, fast, values, exact: _Exact) -> tuple[pa.Array,
     """Return the Parquet values, CSV text and JSON text of every cell."""
     typed, csv_text, json_text = _fast_outputs(plan, raw, values)
 
-    if exact.texts:
-        converted = [None if value is None else plan.arrow_value(value) for value in exact.values]
-        exact_typed = pa.array(converted, type=plan.arrow_type)
-        exact_csv = pa.array(["" if value is None else plan.csv_encoder(value) for value in exact.values], pa.string())
-        exact_json = pa.array(["null" if value is None else plan.json_encoder(value) for value in exact.values], pa.string())
+    if exact.mask.any():
+        entry_typed, entry_csv, entry_json = exact.readings.output_arrays()
         indices = pa.array(exact.index, mask=~exact.mask)
         chosen = pa.array(exact.mask)
-        typed = pc.if_else(chosen, exact_typed.take(indices), typed)
-        csv_text = pc.if_else(chosen, exact_csv.take(indices), csv_text)
-        json_text = pc.if_else(chosen, exact_json.take(indices), json_text)
+        typed = pc.if_else(chosen, entry_typed.take(indices), typed)
+        csv_text = pc.if_else(chosen, entry_csv.take(indices), csv_text)
+        json_text = pc.if_else(chosen, entry_json.take(indices), json_text)
 
     is_null = pa.array(missing | ~(fast | exact.mask))
     typed = pc.if_else(is_null, pa.scalar(None, plan.arrow_type), typed)

@@ -1,4 +1,4 @@
-"""What the fast path needs to know about each field, worked out once per schema."""
+"""Per-field plans of the fast path: readers, checks and encoders, built once per schema."""
 
 from __future__ import annotations
 

@@ -37,21 +37,20 @@ def rebatch(batches, batch_size: int) -> Iterator[pa.RecordBatch]:
     The Parquet output must get the same batches as `conversion.convert` gives it, because
     the chunks a row group is written from decide its pages.
     """
-    pending: list[pa.RecordBatch] = []
-    pending_rows = 0
+    pending = pa.Table.from_batches([], schema=batches.schema)
     for batch in batches:
-        pending.append(batch)
-        pending_rows += batch.num_rows
-        if pending_rows < batch_size:
-            continue
+        pending = pa.concat_tables([pending, pa.Table.from_batches([batch])])
+        while pending.num_rows >= batch_size:
+            yield _one_batch(pending.slice(0, batch_size))
+            pending = pending.slice(batch_size)
 
-        table = pa.Table.from_batches(pending).combine_chunks()
-        start = 0
-        while pending_rows - start >= batch_size:
-            yield table.slice(start, batch_size).to_batches()[0]
-            start += batch_size
-        pending = table.slice(start).to_batches()
-        pending_rows -= start
+    if pending.num_rows:
+        yield _one_batch(pending)
 
-    if pending_rows:
-        yield pa.Table.from_batches(pending).combine_chunks().to_batches()[0]
+
+def _one_batch(table: pa.Table) -> pa.RecordBatch:
+    """Return `table` as one record batch, copying only a slice that spans two read blocks."""
+    batches = table.to_batches()
+    if len(batches) == 1:
+        return batches[0]
+    return table.combine_chunks().to_batches()[0]

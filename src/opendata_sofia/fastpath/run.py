@@ -36,8 +36,8 @@ def find_errors(work: WorkTable, *, limit_errors: int, batch_size: int = BATCH_S
 
     errors = [error for error in errors if error.row_number <= last_row]
     errors = checker.confirm(errors, lambda: work_batches(work.path, names, batch_size), last_row)
-    # NOTE: a repeat dropped here as a hash collision may leave fewer than `limit_errors`
-    # errors although rows after the limit had more; that takes a 64-bit hash collision.
+    # NOTE: when a 64-bit hash collision is dropped here, fewer than `limit_errors` errors
+    # may remain, although frictionless would have read on and found more.
     return errors[:limit_errors]
 
 

@@ -50,15 +50,17 @@ class CsvWriter(_Writer):
     def __init__(self, path: Path, fields: list[dict]):
         super().__init__(path, fields)
         self.handle = path.open("wb")
+        # Numbers, flags, dates and times are written without commas, quotes or line breaks.
+        self.textual = [f.get("type", "string") == "string" for f in fields]
         header = [pa.array([name], pa.string()) for name in self.names]
-        self.handle.write(self._lines(header).to_pybytes() if header else b"\r\n")
+        self.handle.write(self._lines(header, [True] * len(header)).to_pybytes() if header else b"\r\n")
 
     def write(self, columns: list[ParsedColumn]) -> None:
         if columns and len(columns[0].csv):
-            self.handle.write(self._lines([column.csv for column in columns]))
+            self.handle.write(self._lines([column.csv for column in columns], self.textual))
 
-    def _lines(self, cells: list[pa.Array]) -> pa.Buffer:
-        quoted = [self._quote(column) for column in cells]
+    def _lines(self, cells: list[pa.Array], textual: list[bool]) -> pa.Buffer:
+        quoted = [self._quote(column) if text else column for column, text in zip(cells, textual)]
         if len(quoted) == 1:
             # csv.writer writes a row of one empty cell as "" so that it is not a blank line.
             quoted[0] = pc.if_else(pc.equal(quoted[0], ""), '""', quoted[0])

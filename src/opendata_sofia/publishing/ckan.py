@@ -123,6 +123,9 @@ class CkanTarget:
         for leftovers in existing.values():
             changes.stale.extend(leftovers)
         for resource in changes.stale:
+            # CKAN drops the table of a deleted resource only when the database flags it as
+            # datastore_active, and CKAN 2.11 can leave that flag False (see datastore.py)
+            self._datastore.drop(resource["id"], dataset.name)
             self._call("resource_delete", {"id": resource["id"]}, dataset.name)
             changes.changed.append(resource[KEY_FIELD])
             log.info("CKAN: deleted resource %s (%s) of %s", resource[KEY_FIELD], resource["id"], dataset.name)
@@ -164,7 +167,7 @@ class CkanTarget:
 
         if resource is None:
             result = self._create_resource(package_id, fields, output, dataset)
-            changes.record(output.key, result["id"], uploaded=True, structural=True)
+            changes.record(output.key, result["id"], uploaded=True, created=True)
             log.info("CKAN: created resource %s (%s) of %s", output.key, result["id"], dataset)
             return result
         if resource.get("hash") != output.sha256:
@@ -193,7 +196,8 @@ class CkanTarget:
 
         spec = next((spec for spec in publication.dataset.resources if spec.name == output.resource), None)
         table = table_definition(spec.schema if spec else {}, header)
-        load = self._datastore.sync(resource, output, table, publication.dataset.name)
+        new = output.key in changes.created
+        load = self._datastore.sync(resource, output, table, publication.dataset.name, new=new)
         changes.datastore[output.key] = {"status": load.status, "rows": load.rows, "deleted": load.deleted}
         if load.status != "unchanged":
             changes.record(output.key, resource["id"])
@@ -362,20 +366,21 @@ class _ResourceChanges:
         self.uploaded: list[str] = []
         self.stale: list[dict[str, Any]] = []
         self.datastore: dict[str, dict[str, Any]] = {}
-        self._created = False
+        self.created: list[str] = []
 
-    def record(self, key: str, resource_id: str, *, uploaded: bool = False, structural: bool = False) -> None:
+    def record(self, key: str, resource_id: str, *, uploaded: bool = False, created: bool = False) -> None:
         self.resource_ids[key] = resource_id
         if key not in self.changed:
             self.changed.append(key)
         if uploaded:
             self.uploaded.append(key)
-        self._created = self._created or structural
+        if created:
+            self.created.append(key)
 
     @property
     def structure_changed(self) -> bool:
         """True when resources were created or deleted, so the package's resource list is stale."""
-        return self._created or bool(self.stale)
+        return bool(self.created) or bool(self.stale)
 
 
 def _best_first(resources: list[dict[str, Any]], output: OutputFile) -> list[dict[str, Any]]:

@@ -21,6 +21,15 @@ Loading, per CSV resource (`DataStoreLoader.sync`):
   the records are inserted. CKAN 2.11 ignores a changed column type on an existing table, so
   recreating is the only way to change one. Readers see a table that fills up while it loads.
 
+The resource's `datastore_active` flag is not trusted to say that no table exists. CKAN 2.11
+sets it with a direct SQL update that leaves `metadata_modified` as it was, and reindexes the
+dataset after its transaction has committed. While the search index still holds the document
+from before, `package_show` and `resource_show` return that copy, so the flag reads False.
+A `resource_patch` then copies this False back into the database. So a table is dropped
+before it is created on every resource that existed before this run, whatever the flag says.
+The patch written after a load also sets `datastore_active` to True, which puts the flag right
+in the database and the search index on CKAN 2.11 and 2.12 alike.
+
 The CSV is read as a stream, so memory holds one chunk of records, plus 8 bytes of key digest
 per row while upserting.
 """
@@ -264,8 +273,13 @@ class DataStoreLoader:
         self._client = client
         self.chunk_rows = chunk_rows
 
-    def sync(self, resource: dict[str, Any], output: OutputFile, table: TableDefinition, dataset: str) -> DataStoreLoad:
-        """Load `output` into the table of `resource` unless the resource records it as loaded."""
+    def sync(
+        self, resource: dict[str, Any], output: OutputFile, table: TableDefinition, dataset: str, *, new: bool = False
+    ) -> DataStoreLoad:
+        """Load `output` into the table of `resource` unless the resource records it as loaded.
+
+        `new` says that the resource was created in this run, so it has no table yet.
+        """
         structure = table.structure_hash
         active = bool(resource.get("datastore_active"))
         if active and resource.get(HASH_FIELD) == output.sha256 and resource.get(STRUCTURE_FIELD) == structure:
@@ -275,10 +289,12 @@ class DataStoreLoader:
         if in_place:
             load = self._upsert(resource["id"], output, table, dataset)
         else:
-            load = self._recreate(resource["id"], output, table, dataset, drop=active)
+            load = self._recreate(resource["id"], output, table, dataset, drop=not new)
 
         # Written last: until here the resource has the old hash, so the next run loads again.
-        self._call("resource_patch", {"id": resource["id"], HASH_FIELD: output.sha256, STRUCTURE_FIELD: structure}, dataset)
+        # datastore_active is set here as well because CKAN 2.11 may leave it False (see the header).
+        loaded = {"id": resource["id"], HASH_FIELD: output.sha256, STRUCTURE_FIELD: structure, "datastore_active": True}
+        self._call("resource_patch", loaded, dataset)
         log.info(
             "CKAN: DataStore table of %s (%s) %s: %d rows written, %d deleted",
             output.key, resource["id"], load.status, load.rows, load.deleted,
@@ -287,7 +303,7 @@ class DataStoreLoader:
 
     def _recreate(self, resource_id: str, output: OutputFile, table: TableDefinition, dataset: str, *, drop: bool) -> DataStoreLoad:
         if drop:
-            self._call("datastore_delete", {"resource_id": resource_id, "force": True}, dataset)
+            self.drop(resource_id, dataset)
 
         create = {"resource_id": resource_id, "force": True, "fields": table.fields}
         if table.primary_key:
@@ -299,6 +315,12 @@ class DataStoreLoader:
             self._write(resource_id, chunk, "insert", dataset)
             rows += len(chunk)
         return DataStoreLoad("created", rows=rows)
+
+    def drop(self, resource_id: str, dataset: str) -> None:
+        """Delete the DataStore table of a resource; a resource without one is left as it is."""
+        # NotFound means there was no table, whatever the resource's datastore_active flag said
+        delete = {"resource_id": resource_id, "force": True}
+        self._client.call("datastore_delete", delete, dataset=dataset, missing_ok=True)
 
     def _upsert(self, resource_id: str, output: OutputFile, table: TableDefinition, dataset: str) -> DataStoreLoad:
         # refreshes the data dictionary; ids, types and key are the same, so no column changes

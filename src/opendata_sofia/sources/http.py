@@ -2,7 +2,7 @@
 
 The validators of the last successful download (ETag, Last-Modified) and its sha256 are kept in
 `<state_dir>/http-sources.json`. The next request sends them as If-None-Match /
-If-Modified-Since, and a 304 answer reuses the stored bytes without downloading them again.
+If-Modified-Since, and a 304 response reuses the stored bytes without downloading them again.
 
 A source is untrusted input: every hop, redirects included, is checked by
 `netguard.AddressPolicy` before it is requested (see `sources.transport` for the check at
