@@ -279,13 +279,19 @@ def test_stub_rejected_until_filled(tmp_path):
     description = describe_file(path, catalog_dir=catalog, schemas_dir=schemas)
 
     descriptor_path, schema_path = write_stub(description, catalog, schemas)
-    problems = [problem.detail for problem in load_catalog(catalog, schemas).problems]
+    problems = load_catalog(catalog, schemas).problems
+    placeholders = [(problem.key, problem.params) for problem in problems]
+    in_schema = [problem.params["where"] for problem in problems if problem.key == "catalog.problem.schema_placeholder"]
 
     assert descriptor_path == catalog / "class-codes" / "datapackage.json"
     assert schema_path == schemas / "class-codes.json"
-    assert "title still holds the placeholder 'TODO: заглавие на набора от данни': replace it with the real value" in problems
-    assert "sofia.id still holds the placeholder 'TODO: SO-XXX-0000': replace it with the real value" in problems
-    assert any("fields[0].sofia:review still holds the placeholder" in problem for problem in problems)
+    assert ("catalog.problem.placeholder", {"where": "title", "text": "TODO: заглавие на набора от данни"}) in placeholders
+    assert ("catalog.problem.placeholder", {"where": "sofia.id", "text": "TODO: SO-XXX-0000"}) in placeholders
+    assert "fields[0].sofia:review" in in_schema
+    assert problems[0].detail("bg") == (
+        f"{problems[0].params['where']} все още съдържа заместващия текст „{problems[0].params['text']}“: "
+        "заменете го с истинската стойност."
+    )
     # Titles, descriptions and keywords in both languages, id, organization, frequency, resource titles.
     assert len(find_placeholders(json.loads(descriptor_path.read_text(encoding="utf-8")))) == 11
 

@@ -111,8 +111,14 @@ def test_cleanup_unknown_rule_raises(tmp_path):
     table = list_table(["code"], [["1"]])
     resource = make_resource(schema=SCHEMA, cleanup=[{"fields": ["code"], "lower": True}])
 
-    with pytest.raises(CatalogError, match="'lower'"):
+    with pytest.raises(CatalogError) as raised:
         normalise(table, resource, "sofia-test", tmp_path)
+
+    assert raised.value.key == "catalog.cleanup_unknown"
+    assert raised.value.params == {"rule": "lower", "field": "code", "allowed": "stripSuffix, replace, strip, padStart"}
+    assert raised.value.render("bg") == (
+        "Непознато правило за почистване „lower“ за полето „code“: използвайте едно от stripSuffix, replace, strip, padStart."
+    )
 
 
 def test_row_numbers_follow_source_after_skipped_rows(tmp_path):
@@ -187,5 +193,8 @@ def test_localize_schema_sets_number_and_date_rules():
 
 
 def test_localize_schema_unknown_key_raises():
-    with pytest.raises(CatalogError, match="decimalSeparator"):
+    with pytest.raises(CatalogError) as raised:
         localize_schema({"fields": []}, {"decimalSeparator": ","})
+
+    assert raised.value.key == "catalog.locale_unknown"
+    assert raised.value.params["keys"] == "decimalSeparator"

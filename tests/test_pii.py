@@ -279,7 +279,7 @@ def test_allow_entry_covers_its_kind_only(tmp_path):
 # Catalog check of allow entries
 
 
-def _catalog_with_allow(tmp_path: Path, allow: list) -> list[str]:
+def _catalog_with_allow(tmp_path: Path, allow: list) -> list:
     catalog, schemas = tmp_path / "datapackages", tmp_path / "schemas"
     shutil.copytree(REPO / "schemas", schemas)
     catalog.mkdir()
@@ -289,7 +289,11 @@ def _catalog_with_allow(tmp_path: Path, allow: list) -> list[str]:
     descriptor["resources"][0]["sofia"]["pii"] = {"allow": allow}
     (catalog / name).mkdir()
     (catalog / name / "datapackage.json").write_text(json.dumps(descriptor, ensure_ascii=False), encoding="utf-8")
-    return [problem.detail for problem in load_catalog(catalog, schemas).problems]
+    return load_catalog(catalog, schemas).problems
+
+
+def _keys_and_params(problems: list) -> list[tuple[str, str | None, dict]]:
+    return [(problem.key, problem.resource, problem.params) for problem in problems]
 
 
 COMPLETE = {"field": "name", "kind": "email", "reason": "Адреси на районите", "reviewedBy": "ДЛЗД", "reviewedOn": "2026-05-01"}
@@ -303,22 +307,49 @@ def test_catalog_accepts_complete_allow_entry(tmp_path):
 def test_catalog_rejects_incomplete_allow_entry(tmp_path, missing):
     entry = {key: value for key, value in COMPLETE.items() if key != missing}
     problems = _catalog_with_allow(tmp_path, [entry])
-    assert problems == [
-        f"resource 'districts': 'sofia.pii.allow[0]' needs {missing}: an allowed column must be reviewed"
+
+    assert _keys_and_params(problems) == [
+        ("catalog.problem.pii_allow_incomplete", "districts", {"index": 0, "missing": missing})
     ]
+    assert problems[0].detail("en") == f"sofia.pii.allow[0] needs {missing}: an allowed column must be reviewed."
+    assert problems[0].render("en").endswith(
+        f"datapackage.json: rayoni-na-stolichna-obshtina: resource \"districts\": sofia.pii.allow[0] needs {missing}:"
+        " an allowed column must be reviewed."
+    )
+    assert problems[0].detail("bg") == (
+        f"В sofia.pii.allow[0] липсва {missing}: всяка разрешена колона трябва да е прегледана."
+    )
 
 
 @pytest.mark.parametrize(
-    "change, problem",
+    "change, key, params, text",
     [
-        ({"field": "nope"}, "field 'nope' is not a field of the schema"),
-        ({"kind": "passport"}, "kind 'passport' must be one of egn, lnch, email, phone, iban"),
-        ({"reviewedOn": "01.05.2026"}, "reviewedOn '01.05.2026' must be a date as YYYY-MM-DD"),
+        (
+            {"field": "nope"},
+            "catalog.problem.pii_allow_field",
+            {"index": 0, "field": "nope"},
+            "sofia.pii.allow[0]: „nope“ не е поле на схемата на таблицата.",
+        ),
+        (
+            {"kind": "passport"},
+            "catalog.problem.pii_allow_kind",
+            {"index": 0, "kind": "passport", "allowed": "egn, lnch, email, phone, iban"},
+            "sofia.pii.allow[0]: видът лични данни „passport“ е невалиден: "
+            "използвайте една от стойностите egn, lnch, email, phone, iban.",
+        ),
+        (
+            {"reviewedOn": "01.05.2026"},
+            "catalog.problem.pii_allow_date",
+            {"index": 0, "value": "01.05.2026"},
+            "sofia.pii.allow[0]: reviewedOn „01.05.2026“ трябва да е дата във вида ГГГГ-ММ-ДД.",
+        ),
     ],
 )
-def test_catalog_rejects_wrong_allow_values(tmp_path, change, problem):
+def test_catalog_rejects_wrong_allow_values(tmp_path, change, key, params, text):
     problems = _catalog_with_allow(tmp_path, [{**COMPLETE, **change}])
-    assert problems == [f"resource 'districts': 'sofia.pii.allow[0]': {problem}"]
+
+    assert _keys_and_params(problems) == [(key, "districts", params)]
+    assert problems[0].detail("bg") == text
 
 
 # Every real dataset of the catalog

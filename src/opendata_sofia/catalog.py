@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from frictionless import Package, Schema
 
 from opendata_sofia.errors import CatalogError
+from opendata_sofia.i18n import message
 from opendata_sofia.placeholders import find_placeholders
 
 DATASET_NAME = re.compile(r"^[a-z0-9_-]{2,100}$")
@@ -96,15 +98,44 @@ class DatasetSpec:
 
 @dataclass(frozen=True)
 class CatalogProblem:
-    """One problem in the catalog: which file, which dataset, what is wrong."""
+    """One problem in the catalog: which file, which dataset and resource, and a message key.
+
+    The text is rendered on demand from `locales/catalog.json`, so the same problem shows in
+    the operator's language and `key` with `params` stays stable for machine-readable output.
+    """
 
     path: str
     dataset: str | None
-    detail: str
+    key: str
+    params: dict[str, Any] = field(default_factory=dict)
+    resource: str | None = None
+
+    def detail(self, lang: str | None = None) -> str:
+        """Render what is wrong, without the file, dataset and resource."""
+        return message(self.key, lang=lang, **self.params)
+
+    def render(self, lang: str | None = None) -> str:
+        """Render the whole problem in `lang` (default: the language in force)."""
+        where = [self.path]
+        if self.dataset:
+            where.append(self.dataset)
+        if self.resource:
+            where.append(message("catalog.problem.in_resource", lang=lang, resource=self.resource))
+        return ": ".join([*where, self.detail(lang)])
+
+    def to_dict(self, lang: str | None = None) -> dict[str, Any]:
+        """Return the problem for `catalog check --json`: key and params, plus the rendered text."""
+        return {
+            "path": self.path,
+            "dataset": self.dataset,
+            "resource": self.resource,
+            "key": self.key,
+            "params": self.params,
+            "message": self.render(lang),
+        }
 
     def __str__(self) -> str:
-        where = f"{self.dataset}: " if self.dataset else ""
-        return f"{self.path}: {where}{self.detail}"
+        return self.render()
 
 
 @dataclass
@@ -141,17 +172,17 @@ def load_catalog(catalog_dir: Path, schemas_dir: Path) -> Catalog:
             continue
 
         if dataset.name in datasets:
-            problems.append(_problem(descriptor_path, dataset.name, f"name {dataset.name!r} is used twice"))
+            twice = _problem(descriptor_path, dataset.name, "catalog.problem.dataset_name_twice", name=dataset.name)
+            problems.append(twice)
             continue
         if dataset.id in seen_ids:
-            problems.append(
-                _problem(descriptor_path, dataset.name, f"id {dataset.id!r} is also used by {seen_ids[dataset.id]}")
-            )
+            other = seen_ids[dataset.id]
+            problems.append(_problem(descriptor_path, dataset.name, "catalog.problem.id_twice", id=dataset.id, other=other))
         seen_ids[dataset.id] = dataset.name
         datasets[dataset.name] = dataset
 
     if not datasets and not problems:
-        problems.append(CatalogProblem(str(catalog_dir), None, "no datapackage.json found"))
+        problems.append(_problem(catalog_dir, None, "catalog.problem.no_descriptors"))
     return Catalog(datasets=datasets, organizations=organizations, problems=problems)
 
 
@@ -188,9 +219,10 @@ def _load_organizations(path: Path, problems: list[CatalogProblem]) -> dict[str,
         title = entry.get("title", {})
         description = entry.get("description", {})
         if not (title.get("bg") and title.get("en")):
-            problems.append(_problem(path, None, f"organization {name!r} needs a title in bg and en"))
+            problems.append(_problem(path, None, "catalog.problem.organization_title", organization=name))
         if not DATASET_NAME.match(name):
-            problems.append(_problem(path, None, f"organization name {name!r} must match {DATASET_NAME.pattern}"))
+            pattern = DATASET_NAME.pattern
+            problems.append(_problem(path, None, "catalog.problem.organization_name", organization=name, pattern=pattern))
         organizations[name] = Organization(name=name, title=title, description=description)
     return organizations
 
@@ -208,59 +240,59 @@ def _load_dataset(
     name = descriptor.get("name") or path.parent.name
     before = len(problems)
 
-    def report(detail: str) -> None:
-        problems.append(_problem(path, name, detail))
+    def report(key: str, resource: str | None = None, **params: Any) -> None:
+        problems.append(_problem(path, name, key, resource=resource, **params))
 
     # Placeholders left by `opendata-sofia describe`
     for where, text in find_placeholders(descriptor):
-        report(f"{where} still holds the placeholder {text!r}: replace it with the real value")
+        report("catalog.problem.placeholder", where=where, text=text)
 
     # Identity
     if not DATASET_NAME.match(name):
-        report(f"name {name!r} must match {DATASET_NAME.pattern} (a CKAN dataset name)")
+        report("catalog.problem.dataset_name", name=name, pattern=DATASET_NAME.pattern)
     if name != path.parent.name:
-        report(f"name {name!r} differs from its folder {path.parent.name!r}")
+        report("catalog.problem.name_not_folder", name=name, folder=path.parent.name)
     sofia = descriptor.get("sofia") or {}
     if not isinstance(sofia, dict):
-        report("'sofia' must be an object")
+        report("catalog.problem.sofia_not_object")
         sofia = {}
     english = sofia.get("en") or {}
 
     # Bilingual metadata
-    for prop in ("title", "description"):
+    for prop in ("title", "description", "keywords"):
         if not descriptor.get(prop):
-            report(f"'{prop}' (Bulgarian) is missing")
+            report("catalog.problem.missing_bg", property=prop)
         if not english.get(prop):
-            report(f"'sofia.en.{prop}' (English) is missing")
-    if not descriptor.get("keywords"):
-        report("'keywords' (Bulgarian) is missing")
-    if not english.get("keywords"):
-        report("'sofia.en.keywords' (English) is missing")
+            report("catalog.problem.missing_en", property=f"sofia.en.{prop}")
     if not descriptor.get("licenses"):
-        report("'licenses' is missing")
+        report("catalog.problem.licenses_missing")
 
     # Ownership and schedule
     if not sofia.get("id"):
-        report("'sofia.id' (stable source id, e.g. SO-IOT-0001) is missing")
+        report("catalog.problem.id_missing")
     organization = organizations.get(sofia.get("organization", ""))
-    if organization is None:
-        report(f"'sofia.organization' {sofia.get('organization')!r} is not in {ORGANIZATIONS_FILE}")
+    if not sofia.get("organization"):
+        report("catalog.problem.organization_missing", file=ORGANIZATIONS_FILE)
+    elif organization is None:
+        report("catalog.problem.organization_unknown", organization=sofia["organization"], file=ORGANIZATIONS_FILE)
     frequency = sofia.get("frequency")
-    if frequency not in FREQUENCIES:
-        report(f"'sofia.frequency' {frequency!r} must be one of {', '.join(FREQUENCIES)}")
+    if not frequency:
+        report("catalog.problem.frequency_missing", allowed=", ".join(FREQUENCIES))
+    elif frequency not in FREQUENCIES:
+        report("catalog.problem.frequency_invalid", frequency=frequency, allowed=", ".join(FREQUENCIES))
 
     # Resources
     resources = []
     raw_resources = descriptor.get("resources") or []
     if not raw_resources:
-        report("no resources")
+        report("catalog.problem.no_resources")
     seen = set()
     for index, raw in enumerate(raw_resources):
         resource = _load_resource(raw, index, path, schemas_dir, report)
         if resource is None:
             continue
         if resource.name in seen:
-            report(f"resource name {resource.name!r} is used twice")
+            report("catalog.problem.resource_name_twice", name=resource.name)
         seen.add(resource.name)
         resources.append(resource)
 
@@ -287,62 +319,42 @@ def _load_dataset(
 
 
 def _load_resource(raw: dict, index: int, path: Path, schemas_dir: Path, report) -> ResourceSpec | None:
-    where = f"resources[{index}]"
     name = raw.get("name")
-    if not name or not RESOURCE_NAME.match(name):
-        report(f"{where}: name {name!r} must match {RESOURCE_NAME.pattern}")
+    if not name:
+        report("catalog.problem.resource_name_missing", index=index)
         return None
-    where = f"resource {name!r}"
+    if not RESOURCE_NAME.match(name):
+        report("catalog.problem.resource_name", index=index, name=name, pattern=RESOURCE_NAME.pattern)
+        return None
+    report = partial(report, resource=name)
     sofia = raw.get("sofia") or {}
     english = sofia.get("en") or {}
 
-    schema, schema_name = _resolve_schema(raw.get("schema"), path.parent, schemas_dir, where, report)
+    schema, schema_name = _resolve_schema(raw.get("schema"), path.parent, schemas_dir, report)
     for field_path, text in find_placeholders(schema or {}):
-        report(f"{where}: schema {schema_name} {field_path} still holds the placeholder {text!r}: replace it")
+        report("catalog.problem.schema_placeholder", schema=schema_name, where=field_path, text=text)
 
     # A resource without a source is planned: described and checked, but not fetched yet
     source = sofia.get("source") or {}
-    kind = source.get("kind")
-    if "source" in sofia and kind not in SOURCE_KINDS:
-        report(f"{where}: 'sofia.source.kind' {kind!r} must be one of {', '.join(SOURCE_KINDS)}")
-    elif kind == "inbox" and not source.get("path"):
-        report(f"{where}: an inbox source needs 'path' (relative to the inbox folder)")
-    elif kind == "http" and not str(source.get("url", "")).startswith(("http://", "https://")):
-        report(f"{where}: an http source needs 'url' starting with http:// or https://")
+    if "source" in sofia:
+        _check_source(source, report)
 
     read = sofia.get("read") or {}
     if read.get("format", "csv") not in READ_FORMATS:
-        report(f"{where}: 'sofia.read.format' {read.get('format')!r} must be one of {', '.join(READ_FORMATS)}")
+        report("catalog.problem.read_format", format=read.get("format"), allowed=", ".join(READ_FORMATS))
 
     labels = sofia.get("labels") or {}
     locale = sofia.get("locale") or {}
     cleanup = sofia.get("cleanup") or []
     checks = sofia.get("checks") or []
-    for check in checks:
-        if check.get("type") != "row-constraint" or not isinstance(check.get("formula"), str):
-            report(f"{where}: a check needs 'type': 'row-constraint' and a 'formula'")
-        hint = check.get("hint")
-        if hint is not None and not (isinstance(hint, dict) and hint.get("bg") and hint.get("en")):
-            report(f"{where}: the hint of a check needs text in bg and en")
+    _check_checks(checks, report)
     if schema is not None:
         field_names = {f["name"] for f in schema.get("fields", [])}
-        for label, target in labels.items():
-            if target not in field_names:
-                report(f"{where}: label {label!r} maps to {target!r}, which is not a field of {schema_name}")
-        for field_name in (locale.get("fields") or {}):
-            if field_name not in field_names:
-                report(f"{where}: locale for unknown field {field_name!r}")
-        for rule in cleanup:
-            for field_name in rule.get("fields", []):
-                if field_name not in field_names:
-                    report(f"{where}: clean-up rule for unknown field {field_name!r}")
-        for check in checks:
-            if check.get("field") and check["field"] not in field_names:
-                report(f"{where}: check names unknown field {check['field']!r}")
+        _check_field_references(field_names, schema_name, labels, locale, cleanup, checks, report)
         from opendata_sofia.pii import allow_problems  # pii imports validation, which imports this module
 
-        for problem in allow_problems(sofia.get("pii"), field_names):
-            report(f"{where}: {problem}")
+        for key, params in allow_problems(sofia.get("pii"), field_names):
+            report(key, **params)
 
     if schema is None:
         return None
@@ -361,28 +373,75 @@ def _load_resource(raw: dict, index: int, path: Path, schemas_dir: Path, report)
     )
 
 
-def _resolve_schema(reference, folder: Path, schemas_dir: Path, where: str, report):
+def _check_source(source: dict[str, Any], report) -> None:
+    kind = source.get("kind")
+    if not kind:
+        report("catalog.problem.source_kind_missing", allowed=", ".join(SOURCE_KINDS))
+    elif kind not in SOURCE_KINDS:
+        report("catalog.problem.source_kind", kind=kind, allowed=", ".join(SOURCE_KINDS))
+    elif kind == "inbox" and not source.get("path"):
+        report("catalog.problem.inbox_path")
+    elif kind == "http" and not str(source.get("url", "")).startswith(("http://", "https://")):
+        report("catalog.problem.http_url")
+
+
+def _check_checks(checks: list[dict[str, Any]], report) -> None:
+    for check in checks:
+        if check.get("type") != "row-constraint" or not isinstance(check.get("formula"), str):
+            report("catalog.problem.check_shape")
+        hint = check.get("hint")
+        if hint is not None and not (isinstance(hint, dict) and hint.get("bg") and hint.get("en")):
+            report("catalog.problem.check_hint")
+
+
+def _check_field_references(
+    field_names: set[str],
+    schema_name: str,
+    labels: dict[str, str],
+    locale: dict[str, Any],
+    cleanup: list[dict[str, Any]],
+    checks: list[dict[str, Any]],
+    report,
+) -> None:
+    """Report labels, locale entries, clean-up rules and checks that name a field the schema lacks."""
+    for label, target in labels.items():
+        if target not in field_names:
+            report("catalog.problem.label_field", label=label, field=target, schema=schema_name)
+    for field_name in (locale.get("fields") or {}):
+        if field_name not in field_names:
+            report("catalog.problem.locale_field", field=field_name)
+    for rule in cleanup:
+        for field_name in rule.get("fields", []):
+            if field_name not in field_names:
+                report("catalog.problem.cleanup_field", field=field_name)
+    for check in checks:
+        if check.get("field") and check["field"] not in field_names:
+            report("catalog.problem.check_field", field=check["field"])
+
+
+def _resolve_schema(reference, folder: Path, schemas_dir: Path, report):
     if not isinstance(reference, str):
-        report(f"{where}: 'schema' must be a path to a file in {schemas_dir.name}/")
+        report("catalog.problem.schema_not_path", folder=schemas_dir.name)
         return None, ""
 
     path = (folder / reference).resolve()
     if path.parent != schemas_dir.resolve():
-        report(f"{where}: schema {reference!r} must be a file directly in {schemas_dir}")
+        report("catalog.problem.schema_outside", schema=reference, folder=str(schemas_dir))
         return None, ""
     if not path.is_file():
-        report(f"{where}: schema file {reference!r} not found")
+        report("catalog.problem.schema_not_found", schema=reference)
         return None, ""
 
     try:
         schema = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        report(f"{where}: schema {path.name} is not valid JSON: {error}")
+        report("catalog.problem.schema_json", schema=path.name, error=str(error))
         return None, ""
 
+    # Frictionless' own messages stay English: they name the specification's properties
     metadata_errors = Schema.validate_descriptor(schema).errors
     for error in metadata_errors:
-        report(f"{where}: schema {path.name}: {error.message}")
+        report("catalog.problem.schema_invalid", schema=path.name, detail=error.message)
     if metadata_errors:
         return None, ""
     return schema, path.stem
@@ -394,23 +453,23 @@ def _check_with_frictionless(dataset: DatasetSpec, report) -> None:
     for resource in descriptor["resources"]:
         resource.setdefault("path", f"{resource['name']}.csv")
     for error in Package.validate_descriptor(descriptor).errors:
-        report(f"Data Package profile: {error.message}")
+        report("catalog.problem.package_invalid", detail=error.message)
 
 
 def _read_json(path: Path, dataset: str | None, problems: list[CatalogProblem]) -> dict | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        problems.append(_problem(path, dataset, "file not found"))
+        problems.append(_problem(path, dataset, "catalog.problem.file_not_found"))
         return None
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        problems.append(_problem(path, dataset, f"not valid UTF-8 JSON: {error}"))
+        problems.append(_problem(path, dataset, "catalog.problem.json_invalid", error=str(error)))
         return None
     if not isinstance(data, dict):
-        problems.append(_problem(path, dataset, "must hold a JSON object"))
+        problems.append(_problem(path, dataset, "catalog.problem.json_not_object"))
         return None
     return data
 
 
-def _problem(path: Path, dataset: str | None, detail: str) -> CatalogProblem:
-    return CatalogProblem(path=str(path), dataset=dataset, detail=detail)
+def _problem(path: Path, dataset: str | None, key: str, resource: str | None = None, **params: Any) -> CatalogProblem:
+    return CatalogProblem(path=str(path), dataset=dataset, key=key, params=params, resource=resource)

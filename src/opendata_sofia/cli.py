@@ -1,8 +1,8 @@
 """The operator's command line: `opendata-sofia run | validate | status | catalog check | ckan …`.
 
-Messages are Bulgarian unless `--lang en` is given (anywhere on the command line) or
-`OPENDATA_SOFIA_LANG=en` is set. Exit codes: 0 everything published or unchanged, 1 error,
-2 usage error, 3 some datasets failed or were invalid.
+Messages, help texts included, are Bulgarian unless `--lang en` is given (anywhere on the
+command line) or `OPENDATA_SOFIA_LANG=en` is set. Exit codes: 0 everything published or
+unchanged, 1 error, 2 usage error, 3 some datasets failed or were invalid.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any, Optional
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperCommand, TyperGroup
 
 from opendata_sofia import __version__
 from opendata_sofia.errors import PipelineError
@@ -23,9 +24,45 @@ from opendata_sofia.i18n import message, set_language
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_DATASETS_FAILED = 0, 1, 2, 3
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="opendata-sofia")
-catalog_app = typer.Typer(no_args_is_help=True)
-ckan_app = typer.Typer(no_args_is_help=True)
+
+class _LocalisedHelp:
+    """Mixin for commands and groups whose help texts are message keys from `locales/cli.json`.
+
+    Typer builds the click commands anew on every `app(...)` call and in `CliRunner.invoke`,
+    and the keys are rendered then. `main()` sets the language before that, so help follows
+    `--lang` from anywhere on the command line.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.help = _render_help(self.help)
+        self.short_help = _render_help(self.short_help)
+        for param in self.params:
+            param.help = _render_help(getattr(param, "help", None))
+
+    def get_help_option(self, ctx):
+        # Click's own text for --help is English only
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.help = message("cli.help.option.help")
+        return option
+
+
+class _LocalisedCommand(_LocalisedHelp, TyperCommand):
+    pass
+
+
+class _LocalisedGroup(_LocalisedHelp, TyperGroup):
+    pass
+
+
+def _render_help(key: str | None) -> str | None:
+    return message(key) if key else key
+
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="cli.help.app", cls=_LocalisedGroup)
+catalog_app = typer.Typer(no_args_is_help=True, help="cli.help.catalog", cls=_LocalisedGroup)
+ckan_app = typer.Typer(no_args_is_help=True, help="cli.help.ckan", cls=_LocalisedGroup)
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(ckan_app, name="ckan")
 
@@ -89,17 +126,15 @@ def _settings(inbox: Optional[Path] = None, target: Optional[str] = None):
 # run
 
 
-@app.command(help="Изпълнява основната задача: извлича, валидира, преобразува и публикува наборите от данни. "
-             "/ Runs the main job: fetch, validate, convert and publish the datasets.")
+@app.command(help="cli.help.run", cls=_LocalisedCommand)
 def run(
-    datasets: list[str] = typer.Argument(None, help="Имена на набори от данни (по подразбиране всички). / Dataset names (default: all)."),
-    inbox: Optional[Path] = typer.Option(None, "--inbox", help="Папка за входящи файлове. / Drop-folder inbox."),
-    target: Optional[str] = typer.Option(None, "--target", help="local или ckan. / local or ckan."),
-    as_json: bool = typer.Option(False, "--json", help="Само машинночетим резултат (JSON). / Machine-readable output only."),
-    concurrency: Optional[int] = typer.Option(None, "--concurrency", min=1, help="Наборите, обработвани едновременно. / Datasets processed at once."),
-    verbose: bool = typer.Option(False, "--verbose", help="Показва журнала на Prefect. / Show Prefect's log."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Пробно изпълнение: показва плана на промените, без да публикува. "
-                                 "/ Dry run: show the plan of changes without publishing."),
+    datasets: list[str] = typer.Argument(None, help="cli.help.option.datasets"),
+    inbox: Optional[Path] = typer.Option(None, "--inbox", help="cli.help.option.inbox"),
+    target: Optional[str] = typer.Option(None, "--target", help="cli.help.option.target"),
+    as_json: bool = typer.Option(False, "--json", help="cli.help.option.json"),
+    concurrency: Optional[int] = typer.Option(None, "--concurrency", min=1, help="cli.help.option.concurrency"),
+    verbose: bool = typer.Option(False, "--verbose", help="cli.help.option.verbose"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="cli.help.option.dry_run"),
 ) -> None:
     if target not in (None, "local", "ckan"):
         raise typer.BadParameter(message("cli.bad_target", target=target), param_hint="--target")
@@ -214,13 +249,12 @@ def _print_report_summary(report_path: Path) -> None:
 # plan
 
 
-@app.command(help="Показва плана на промените: какво би променило публикуването, без да публикува. "
-             "/ Shows the plan of changes: what publishing would change, without publishing.")
+@app.command(help="cli.help.plan", cls=_LocalisedCommand)
 def plan(
-    datasets: list[str] = typer.Argument(None, help="Имена на набори от данни (по подразбиране всички). / Dataset names (default: all)."),
-    inbox: Optional[Path] = typer.Option(None, "--inbox", help="Папка за входящи файлове. / Drop-folder inbox."),
-    target: Optional[str] = typer.Option(None, "--target", help="local или ckan. / local or ckan."),
-    as_json: bool = typer.Option(False, "--json", help="Само машинночетим резултат (JSON). / Machine-readable output only."),
+    datasets: list[str] = typer.Argument(None, help="cli.help.option.datasets"),
+    inbox: Optional[Path] = typer.Option(None, "--inbox", help="cli.help.option.inbox"),
+    target: Optional[str] = typer.Option(None, "--target", help="cli.help.option.target"),
+    as_json: bool = typer.Option(False, "--json", help="cli.help.option.json"),
 ) -> None:
     if target not in (None, "local", "ckan"):
         raise typer.BadParameter(message("cli.bad_target", target=target), param_hint="--target")
@@ -249,11 +283,11 @@ def _plan_and_exit(datasets: list[str] | None, inbox: Optional[Path], target: Op
 # validate
 
 
-@app.command(help="Валидира наборите от данни, без да публикува. / Validates datasets without publishing.")
+@app.command(help="cli.help.validate", cls=_LocalisedCommand)
 def validate(
-    datasets: list[str] = typer.Argument(None, help="Имена на набори от данни (по подразбиране всички). / Dataset names (default: all)."),
-    inbox: Optional[Path] = typer.Option(None, "--inbox", help="Папка за входящи файлове. / Drop-folder inbox."),
-    as_json: bool = typer.Option(False, "--json", help="Само машинночетим резултат (JSON). / Machine-readable output only."),
+    datasets: list[str] = typer.Argument(None, help="cli.help.option.datasets"),
+    inbox: Optional[Path] = typer.Option(None, "--inbox", help="cli.help.option.inbox"),
+    as_json: bool = typer.Option(False, "--json", help="cli.help.option.json"),
 ) -> None:
     from opendata_sofia import pipeline
     from opendata_sofia.catalog import require_catalog
@@ -306,10 +340,10 @@ def _print_validation_entry(entry: dict[str, Any], summarise) -> None:
 # status
 
 
-@app.command(help="Показва напредъка към целта от 50 публикувани набора от данни. / Shows progress toward the target of 50 published datasets.")
+@app.command(help="cli.help.status", cls=_LocalisedCommand)
 def status(
-    target: Optional[str] = typer.Option(None, "--target", help="local или ckan. / local or ckan."),
-    as_json: bool = typer.Option(False, "--json", help="Само машинночетим резултат (JSON). / Machine-readable output only."),
+    target: Optional[str] = typer.Option(None, "--target", help="cli.help.option.target"),
+    as_json: bool = typer.Option(False, "--json", help="cli.help.option.json"),
 ) -> None:
     from opendata_sofia.catalog import require_catalog
     from opendata_sofia.ledger import Ledger
@@ -350,12 +384,10 @@ def _progress_inputs(target: Optional[str]):
 # dashboard
 
 
-@app.command(help="Записва статично табло (HTML на български и английски, без външни скриптове) с напредъка към целта. "
-             "/ Writes a static dashboard (HTML in Bulgarian and English, no external scripts) of progress toward the target.")
+@app.command(help="cli.help.dashboard", cls=_LocalisedCommand)
 def dashboard(
-    out_dir: Optional[Path] = typer.Option(None, "--out", help="Папка за таблото (по подразбиране <workdir>/dashboard). "
-                                           "/ Folder for the dashboard (default: <workdir>/dashboard)."),
-    target: Optional[str] = typer.Option(None, "--target", help="local или ckan. / local or ckan."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="cli.help.option.out_dashboard"),
+    target: Optional[str] = typer.Option(None, "--target", help="cli.help.option.target"),
 ) -> None:
     from opendata_sofia.dashboard import write_dashboard
     from opendata_sofia.progress_report import history, progress_numbers
@@ -370,13 +402,11 @@ def dashboard(
 # report
 
 
-@app.command(help="Записва годишния отчет за отворените данни (Markdown и HTML, на български и английски). "
-             "/ Writes the yearly open-data report (Markdown and HTML, in Bulgarian and English).")
+@app.command(help="cli.help.report", cls=_LocalisedCommand)
 def report(
-    year: int = typer.Option(..., "--year", min=2016, max=2100, help="Годината на отчета. / The year of the report."),
-    out_dir: Optional[Path] = typer.Option(None, "--out", help="Папка за отчета (по подразбиране <workdir>/yearly). "
-                                           "/ Folder for the report (default: <workdir>/yearly)."),
-    target: Optional[str] = typer.Option(None, "--target", help="local или ckan. / local or ckan."),
+    year: int = typer.Option(..., "--year", min=2016, max=2100, help="cli.help.option.year"),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="cli.help.option.out_report"),
+    target: Optional[str] = typer.Option(None, "--target", help="cli.help.option.target"),
 ) -> None:
     from opendata_sofia.yearly_report import write_yearly_report
 
@@ -389,19 +419,13 @@ def report(
 # describe
 
 
-@app.command(help="Описва нов експорт: предлага как да се чете и схема на таблицата, и записва описание на набор от данни "
-             "за попълване. Пример: opendata-sofia describe nvo-7-2022-sofia.csv "
-             "/ Describes a new export: proposes how to read it and a Table Schema, and writes a dataset descriptor "
-             "to complete. Example: opendata-sofia describe nvo-7-2022-sofia.csv")
+@app.command(help="cli.help.describe", cls=_LocalisedCommand)
 def describe(
-    file: Path = typer.Argument(..., help="Файлът на експорта (CSV, XLSX, XLS, JSON). / The export file (CSV, XLSX, XLS, JSON)."),
-    out_dir: Optional[Path] = typer.Option(None, "--out", help="Папка, в която се записват datapackages/<име>/ и schemas/<име>.json "
-                                           "(по подразбиране каталогът). / Folder for datapackages/<name>/ and schemas/<name>.json "
-                                           "(default: the catalog)."),
-    name: Optional[str] = typer.Option(None, "--name", help="Име на набора от данни (по подразбиране от името на файла). "
-                                       "/ Dataset name (default: from the file name)."),
-    sheet: Optional[str] = typer.Option(None, "--sheet", help="Лист на Excel: име или номер от 1. / Excel sheet: name or number from 1."),
-    as_json: bool = typer.Option(False, "--json", help="Само машинночетим резултат (JSON). / Machine-readable output only."),
+    file: Path = typer.Argument(..., help="cli.help.option.file"),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="cli.help.option.out_describe"),
+    name: Optional[str] = typer.Option(None, "--name", help="cli.help.option.name"),
+    sheet: Optional[str] = typer.Option(None, "--sheet", help="cli.help.option.sheet"),
+    as_json: bool = typer.Option(False, "--json", help="cli.help.option.json"),
 ) -> None:
     from opendata_sofia.describe import describe_file, write_stub
 
@@ -431,9 +455,9 @@ def describe(
 # catalog check
 
 
-@catalog_app.command("check", help="Проверява всички описания на набори от данни и схеми. / Checks every dataset descriptor and schema.")
+@catalog_app.command("check", help="cli.help.catalog_check", cls=_LocalisedCommand)
 def catalog_check(
-    as_json: bool = typer.Option(False, "--json", help="Само машинночетим резултат (JSON). / Machine-readable output only."),
+    as_json: bool = typer.Option(False, "--json", help="cli.help.option.json"),
 ) -> None:
     from opendata_sofia.catalog import load_catalog
 
@@ -442,7 +466,7 @@ def catalog_check(
     if as_json:
         out.print_json(json.dumps({
             "datasets": sorted(catalog.datasets),
-            "problems": [problem.__dict__ for problem in catalog.problems],
+            "problems": [problem.to_dict() for problem in catalog.problems],
         }, ensure_ascii=False))
     elif catalog.problems:
         out.print(f"[red]{message('catalog.problems', count=len(catalog.problems), problems='')}[/red]")
@@ -456,10 +480,7 @@ def catalog_check(
 # ckan create-organizations
 
 
-@ckan_app.command("create-organizations", help="Създава в CKAN липсващите организации от каталога с ключа на системен администратор "
-                  "(CKAN_ADMIN_TOKEN) и прави потребителя на CKAN_API_TOKEN техен редактор. "
-                  "/ Creates the catalog's missing organizations in CKAN with a sysadmin token (CKAN_ADMIN_TOKEN) "
-                  "and makes the user of CKAN_API_TOKEN their editor.")
+@ckan_app.command("create-organizations", help="cli.help.ckan_create_organizations", cls=_LocalisedCommand)
 def ckan_create_organizations() -> None:
     from opendata_sofia.catalog import require_catalog
     from opendata_sofia.publishing.ckan import CkanTarget
@@ -478,7 +499,7 @@ def ckan_create_organizations() -> None:
     out.print(message("cli.organizations_created", count=len(created), names=", ".join(created) or "—"))
 
 
-@app.command(help="Показва версията. / Shows the version.")
+@app.command(help="cli.help.version", cls=_LocalisedCommand)
 def version() -> None:
     out.print(__version__)
 

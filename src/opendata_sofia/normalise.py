@@ -326,9 +326,7 @@ def _cleanup_action(key: str, argument: Any, name: str) -> Callable[[str], str]:
         # Restores leading zeros that a spreadsheet dropped from a fixed-width code (463 -> 0463)
         width, fill = int(argument["length"]), str(argument.get("char", "0"))
         return lambda value: value.rjust(width, fill) if value else value
-    raise CatalogError(
-        detail=f"clean-up rule {key!r} for field {name!r} is unknown: use one of {', '.join(CLEANUP_ACTIONS)}"
-    )
+    raise CatalogError("catalog.cleanup_unknown", rule=key, field=name, allowed=", ".join(CLEANUP_ACTIONS))
 
 
 # Localized schema
@@ -342,7 +340,7 @@ def localize_schema(schema: dict[str, Any], locale: dict[str, Any]) -> tuple[dic
     """
     unknown = sorted(set(locale) - LOCALE_KEYS)
     if unknown:
-        raise CatalogError(detail=f"locale keys {', '.join(unknown)} are unknown: use {', '.join(sorted(LOCALE_KEYS))}")
+        raise CatalogError("catalog.locale_unknown", keys=", ".join(unknown), allowed=", ".join(sorted(LOCALE_KEYS)))
 
     localized = copy.deepcopy(schema)
     notices = []

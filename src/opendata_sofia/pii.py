@@ -363,32 +363,33 @@ def allow_entries(dataset: "DatasetSpec", resource: str) -> list[dict[str, Any]]
     return []
 
 
-def allow_problems(pii: Any, field_names: set[str]) -> list[str]:
+def allow_problems(pii: Any, field_names: set[str]) -> list[tuple[str, dict[str, Any]]]:
     """Check a resource's `sofia.pii` object and return what is wrong, for the catalog check.
 
-    Every entry needs all of `ALLOW_KEYS`: the field and kind it allows, why, who reviewed it
-    and when (YYYY-MM-DD), so no column is allowed without a reviewed reason.
+    Each problem is a message key from `locales/catalog.json` with its parameters. Every entry
+    needs all of `ALLOW_KEYS`: the field and kind it allows, why, who reviewed it and when
+    (YYYY-MM-DD), so no column is allowed without a reviewed reason.
     """
     if pii is None:
         return []
     if not isinstance(pii, dict) or not isinstance(pii.get("allow", []), list):
-        return ["'sofia.pii' must be an object with a list 'allow'"]
+        return [("catalog.problem.pii_not_object", {})]
 
-    problems = []
+    problems: list[tuple[str, dict[str, Any]]] = []
     for index, entry in enumerate(pii.get("allow", [])):
-        where = f"'sofia.pii.allow[{index}]'"
         if not isinstance(entry, dict):
-            problems.append(f"{where} must be an object with {', '.join(ALLOW_KEYS)}")
+            problems.append(("catalog.problem.pii_allow_not_object", {"index": index, "keys": ", ".join(ALLOW_KEYS)}))
             continue
         missing = [key for key in ALLOW_KEYS if not str(entry.get(key) or "").strip()]
         if missing:
-            problems.append(f"{where} needs {', '.join(missing)}: an allowed column must be reviewed")
+            problems.append(("catalog.problem.pii_allow_incomplete", {"index": index, "missing": ", ".join(missing)}))
         if entry.get("field") and entry["field"] not in field_names:
-            problems.append(f"{where}: field {entry['field']!r} is not a field of the schema")
+            problems.append(("catalog.problem.pii_allow_field", {"index": index, "field": entry["field"]}))
         if entry.get("kind") and entry["kind"] not in KINDS:
-            problems.append(f"{where}: kind {entry['kind']!r} must be one of {', '.join(KINDS)}")
+            params = {"index": index, "kind": entry["kind"], "allowed": ", ".join(KINDS)}
+            problems.append(("catalog.problem.pii_allow_kind", params))
         if entry.get("reviewedOn") and not _is_iso_date(str(entry["reviewedOn"])):
-            problems.append(f"{where}: reviewedOn {entry['reviewedOn']!r} must be a date as YYYY-MM-DD")
+            problems.append(("catalog.problem.pii_allow_date", {"index": index, "value": entry["reviewedOn"]}))
     return problems
 
 
