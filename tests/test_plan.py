@@ -249,6 +249,13 @@ def test_plan_ckan_lifecycle(ckan: CkanInstance, ckan_cleanup, run_suffix, proje
     assert unchanged["status"] == "unchanged"
     assert set(actions(unchanged).values()) == {"unchanged"}
 
+    # a table whose resource lost its datastore_active flag, as CKAN 2.11 can leave it, is loaded again
+    api = ckan.admin()
+    csv_id = next(r["id"] for r in api.action.package_show(id=dataset)["resources"] if r["sofia_key"] == "districts.csv")
+    api.action.resource_patch(id=csv_id, datastore_active=False)
+    assert actions(only_plan(plan_catalog(None, settings)))["districts.csv"] == "load"
+    api.action.resource_patch(id=csv_id, datastore_active=True)
+
     write_source(project_root, "01", "02", changed={"02": "02;Красно село;80001\n"})
     changed = csv_rows(only_plan(plan_catalog(None, settings)))
     assert (changed["added"], changed["removed"], changed["changed"]) == (0, 0, 1)

@@ -202,7 +202,8 @@ def _resource_action(current: dict[str, Any] | None, output: OutputFile, desired
     if expected_fields and any(str(current.get(k) or "") != str(v or "") for k, v in expected_fields.items()):
         return "update"
     expected_load = (desired.get("datastore") or {}).get(output.key)
-    if expected_load and current.get("datastore_hash") != expected_load:
+    # publishing also reloads a table whose resource is not flagged datastore_active
+    if expected_load and (current.get("datastore_hash") != expected_load or not current.get("datastore_active")):
         return "load"
     return "unchanged"
 

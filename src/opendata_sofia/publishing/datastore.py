@@ -23,7 +23,7 @@ Loading, per CSV resource (`DataStoreLoader.sync`):
 
 The resource's `datastore_active` flag is not trusted to say that no table exists. CKAN 2.11
 sets it with a direct SQL update that leaves `metadata_modified` as it was, and reindexes the
-dataset after its transaction has committed. While the search index still holds the document
+dataset after its transaction has committed. While the search index still contains the document
 from before, `package_show` and `resource_show` return that copy, so the flag reads False.
 A `resource_patch` then copies this False back into the database. So a table is dropped
 before it is created on every resource that existed before this run, whatever the flag says.
