@@ -17,13 +17,13 @@ from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 
-from opendata_sofia import __version__, pipeline, progress
+from opendata_sofia import __version__, events, pipeline
 from opendata_sofia.catalog import require_catalog
 from opendata_sofia.errors import PublishError, ReadError, SourceError, SourceNotFound, ValidationFailed
 from opendata_sofia.i18n import message
 from opendata_sofia.ledger import DatasetResult, Ledger
-from opendata_sofia.progress_report import progress_numbers
-from opendata_sofia.redaction import redact
+from opendata_sofia.reporting.progress import progress_numbers
+from opendata_sofia.security.redaction import redact
 from opendata_sofia_flows.secrets import resolve_ckan_token
 from opendata_sofia.settings import Settings
 
@@ -88,12 +88,12 @@ def publish(built, target):
 
 @task(name="process-dataset", cache_policy=NO_CACHE)
 def process(dataset, context, target) -> DatasetResult:
-    progress.emit("dataset_started", dataset=dataset.name)
+    events.emit("dataset_started", dataset=dataset.name)
     result = pipeline.process_dataset(
         dataset, context, target, fetch_step=_raising(fetch_sources), build_step=_raising(build), publish_step=publish
     )
     _log_result(result)
-    progress.emit("dataset_finished", dataset=dataset.name, status=result.status)
+    events.emit("dataset_finished", dataset=dataset.name, status=result.status)
     return result
 
 
@@ -118,7 +118,7 @@ def publish_catalog(
     run_id = ledger.start_run(target=settings.target, trigger=trigger, pipeline_version=__version__)
     context = pipeline.RunContext(settings=settings, run_id=run_id)
     publishing_target = pipeline.make_target(settings)
-    progress.emit("run_started", run_id=run_id, total=len(selected))
+    events.emit("run_started", run_id=run_id, total=len(selected))
 
     # Run the datasets side by side, at most `settings.concurrency` at a time
     futures = [(dataset, process.submit(dataset, context, publishing_target)) for dataset in selected]
@@ -140,7 +140,7 @@ def publish_catalog(
     ledger.finish_run(run_id, summary["counts"])
     _save_summary(settings, run_id, summary)
     _publish_artifact(summary)
-    progress.emit("run_finished", run_id=run_id, counts=summary["counts"])
+    events.emit("run_finished", run_id=run_id, counts=summary["counts"])
     return summary
 
 
@@ -187,7 +187,7 @@ def _planned(dataset) -> DatasetResult:
 
 def _publish_indicators(catalog, ledger, settings, run_id, publishing_target) -> tuple[list[DatasetResult], dict]:
     """Store the run's progress, then publish the indicator dataset built from it (when in the catalog)."""
-    from opendata_sofia.indicators import prepare_indicators
+    from opendata_sofia.reporting.indicators import prepare_indicators
 
     prepared = prepare_indicators(catalog, ledger, settings, run_id)
     if prepared is None:
@@ -239,7 +239,7 @@ def _save_summary(settings: Settings, run_id: str, summary: dict[str, Any]) -> N
 
 
 def _publish_artifact(summary: dict[str, Any]) -> None:
-    from opendata_sofia.reports import run_summary_markdown
+    from opendata_sofia.reporting.run_summary import run_summary_markdown
 
     create_markdown_artifact(
         key="run-summary",

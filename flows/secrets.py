@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from opendata_sofia.redaction import register_secret
+from opendata_sofia.security.redaction import register_secret
 
 SECRET_BLOCK = "ckan-api-token"
 

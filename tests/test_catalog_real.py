@@ -17,7 +17,7 @@ import pytest
 from frictionless import Schema
 
 from opendata_sofia.catalog import DatasetSpec, load_catalog
-from opendata_sofia.progress_report import INDICATOR_DATASET, TARGET, plan_datasets
+from opendata_sofia.reporting.progress import INDICATOR_DATASET, TARGET, plan_datasets
 from opendata_sofia.normalise import normalise
 from opendata_sofia.reading import ReadOptions, read_table
 from opendata_sofia.slugs import slugify

@@ -9,11 +9,11 @@ import pytest
 
 from opendata_sofia import i18n
 from opendata_sofia.catalog import load_catalog
-from opendata_sofia.code_patterns import code_pattern, shape_of
-from opendata_sofia.describe import describe_file, field_names, write_stub
+from opendata_sofia.onboarding.code_patterns import code_pattern, shape_of
+from opendata_sofia.onboarding.describe import describe_file, field_names, write_stub
 from opendata_sofia.errors import PipelineError
 from opendata_sofia.pipeline import process_dataset
-from opendata_sofia.placeholders import MARKER, find_placeholders
+from opendata_sofia.onboarding.placeholders import MARKER, find_placeholders
 from tests.pipeline_fixtures import run_cli
 from tests.runs import local_target, run_context
 from tests.shared import real_inbox, shared_path

@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 
 from opendata_sofia.errors import ReadError, SourceError
-from opendata_sofia.netguard import AddressPolicy, BlockedAddress, address_kind
+from opendata_sofia.security.netguard import AddressPolicy, BlockedAddress, address_kind
 from opendata_sofia.rawstore import RawStore
 from opendata_sofia.sources.http import fetch_over_http
-from opendata_sofia.spreadsheet_guard import SpreadsheetLimits, check_spreadsheet
+from opendata_sofia.security.spreadsheet_guard import SpreadsheetLimits, check_spreadsheet
 from tests.security_helpers import make_settings, portal_files, run_one, text_dataset
 
 CSV_BODY = "id,name,contact,amount\n1,Средец,,10\n".encode("utf-8")

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from opendata_sofia import pii
+from opendata_sofia.security import pii
 from opendata_sofia.catalog import load_catalog
-from opendata_sofia.progress_report import INDICATOR_DATASET
+from opendata_sofia.reporting.progress import INDICATOR_DATASET
 from tests.security_helpers import (
     make_egn,
     make_iban,

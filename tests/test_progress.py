@@ -15,14 +15,14 @@ import pytest
 import sqlalchemy as sa
 
 from opendata_sofia.catalog import load_catalog
-from opendata_sofia.dashboard import render_page
-from opendata_sofia.indicators import write_tables
+from opendata_sofia.reporting.dashboard import render_page
+from opendata_sofia.reporting.indicators import write_tables
 from opendata_sofia.ledger import DatasetResult, Ledger
 from opendata_sofia.normalise import normalise
-from opendata_sofia.progress_report import INDICATOR_DATASET, history, progress_numbers, snapshot
+from opendata_sofia.reporting.progress import INDICATOR_DATASET, history, progress_numbers, snapshot
 from opendata_sofia.reading import ReadOptions, read_table
 from opendata_sofia.validation import validate
-from opendata_sofia.yearly_report import write_yearly_report
+from opendata_sofia.reporting.yearly import write_yearly_report
 from tests.pipeline_fixtures import REPO
 
 SCHEMA = {"fields": [{"name": "code", "type": "string", "title": "Код"}]}

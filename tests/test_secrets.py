@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from opendata_sofia.errors import SourceError
-from opendata_sofia.redaction import install_log_redaction, redact, register_secret
+from opendata_sofia.security.redaction import install_log_redaction, redact, register_secret
 from opendata_sofia.rawstore import RawStore
 from opendata_sofia.sources.http import fetch_over_http
 from tests.security_helpers import make_settings, run_one, text_dataset, write_csv
@@ -204,7 +204,7 @@ def _run_everything(tmp_path: Path, server: str, ckan_target) -> tuple[object, l
 
 def test_no_token_in_any_output(tmp_path, server, caplog, capsys):
     from opendata_sofia.publishing.ckan import CkanTarget
-    from opendata_sofia.reports import run_summary_markdown
+    from opendata_sofia.reporting.run_summary import run_summary_markdown
 
     install_log_redaction()
     caplog.set_level(logging.DEBUG)

@@ -18,7 +18,7 @@ from frictionless import Package, Schema
 
 from opendata_sofia.errors import CatalogError
 from opendata_sofia.i18n import message
-from opendata_sofia.placeholders import find_placeholders
+from opendata_sofia.onboarding.placeholders import find_placeholders
 
 DATASET_NAME = re.compile(r"^[a-z0-9_-]{2,100}$")
 RESOURCE_NAME = re.compile(r"^[a-z0-9._-]+$")
@@ -351,7 +351,7 @@ def _load_resource(raw: dict, index: int, path: Path, schemas_dir: Path, report)
     if schema is not None:
         field_names = {f["name"] for f in schema.get("fields", [])}
         _check_field_references(field_names, schema_name, labels, locale, cleanup, checks, report)
-        from opendata_sofia.pii import allow_problems  # pii imports validation, which imports this module
+        from opendata_sofia.security.pii import allow_problems  # pii imports validation, which imports this module
 
         for key, params in allow_problems(sofia.get("pii"), field_names):
             report(key, **params)

@@ -72,7 +72,7 @@ err = Console(stderr=True, highlight=False)
 
 def main() -> None:
     """Console-script entry point: take `--lang` from anywhere, then run the command."""
-    from opendata_sofia.redaction import install_log_redaction
+    from opendata_sofia.security.redaction import install_log_redaction
 
     install_log_redaction()
     args = _take_language(sys.argv[1:])
@@ -187,13 +187,13 @@ class _progress_bar:
             return self
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        from opendata_sofia import progress
+        from opendata_sofia import events
 
         self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                             TimeElapsedColumn(), console=err, transient=True)
         self.task = None
         self.bar.start()
-        self.unsubscribe = progress.subscribe(self._on_event)
+        self.unsubscribe = events.subscribe(self._on_event)
         return self
 
     def _on_event(self, event: str, data: dict[str, Any]) -> None:
@@ -347,7 +347,7 @@ def status(
 ) -> None:
     from opendata_sofia.catalog import require_catalog
     from opendata_sofia.ledger import Ledger
-    from opendata_sofia.progress_report import progress_numbers
+    from opendata_sofia.reporting.progress import progress_numbers
 
     settings = _settings(target=target)
     try:
@@ -363,7 +363,7 @@ def status(
 
 
 def _print_progress(numbers: dict[str, Any]) -> None:
-    from opendata_sofia.progress_text import print_progress
+    from opendata_sofia.reporting.status_text import print_progress
 
     print_progress(out, numbers)
 
@@ -389,8 +389,8 @@ def dashboard(
     out_dir: Optional[Path] = typer.Option(None, "--out", help="cli.help.option.out_dashboard"),
     target: Optional[str] = typer.Option(None, "--target", help="cli.help.option.target"),
 ) -> None:
-    from opendata_sofia.dashboard import write_dashboard
-    from opendata_sofia.progress_report import history, progress_numbers
+    from opendata_sofia.reporting.dashboard import write_dashboard
+    from opendata_sofia.reporting.progress import history, progress_numbers
 
     settings, catalog, ledger = _progress_inputs(target)
     numbers = progress_numbers(catalog, ledger, settings.target)
@@ -408,7 +408,7 @@ def report(
     out_dir: Optional[Path] = typer.Option(None, "--out", help="cli.help.option.out_report"),
     target: Optional[str] = typer.Option(None, "--target", help="cli.help.option.target"),
 ) -> None:
-    from opendata_sofia.yearly_report import write_yearly_report
+    from opendata_sofia.reporting.yearly import write_yearly_report
 
     settings, catalog, ledger = _progress_inputs(target)
     paths = write_yearly_report(catalog, ledger, settings.target, year, out_dir or settings.workdir / "yearly")
@@ -427,7 +427,7 @@ def describe(
     sheet: Optional[str] = typer.Option(None, "--sheet", help="cli.help.option.sheet"),
     as_json: bool = typer.Option(False, "--json", help="cli.help.option.json"),
 ) -> None:
-    from opendata_sofia.describe import describe_file, write_stub
+    from opendata_sofia.onboarding.describe import describe_file, write_stub
 
     if not file.is_file():
         raise typer.BadParameter(message("describe.file_missing", path=file), param_hint="FILE")

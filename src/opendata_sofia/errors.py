@@ -32,7 +32,7 @@ class PipelineError(Exception):
     def render(self, lang: str | None = None) -> str:
         """Render the message in `lang`, with secrets and URL credentials masked."""
         from opendata_sofia.i18n import message
-        from opendata_sofia.redaction import redact
+        from opendata_sofia.security.redaction import redact
 
         return redact(message(self.key, lang=lang, **self.params))
 

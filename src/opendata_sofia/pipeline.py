@@ -21,11 +21,11 @@ from typing import Any, Callable
 from opendata_sofia import __version__
 from opendata_sofia.catalog import DatasetSpec, package_descriptor
 from opendata_sofia.errors import PipelineError, ReadError, SourceNotFound, ValidationFailed
-from opendata_sofia.filenames import safe_file_name
+from opendata_sofia.security.filenames import safe_file_name
 from opendata_sofia.ledger import DatasetResult
 from opendata_sofia.publishing.base import OutputFile, Publication, PublishResult, Target
 from opendata_sofia.rawstore import RawStore
-from opendata_sofia.redaction import redact
+from opendata_sofia.security.redaction import redact
 from opendata_sofia.settings import Settings
 from opendata_sofia.sources import Pull, fetch
 
@@ -67,7 +67,7 @@ def runnable(datasets: list[DatasetSpec]) -> list[DatasetSpec]:
     The indicator dataset is left out too, because a run builds it from the ledger after the
     others.
     """
-    from opendata_sofia.progress_report import INDICATOR_DATASET
+    from opendata_sofia.reporting.progress import INDICATOR_DATASET
 
     return [dataset for dataset in datasets if dataset.connected and dataset.name != INDICATOR_DATASET]
 
@@ -112,11 +112,11 @@ def check_dataset(dataset: DatasetSpec, pulls: dict[str, Pull], context: RunCont
 
     The report is saved whether or not the dataset is valid; raising is left to the caller.
     """
-    from opendata_sofia.formula_cells import warn_formula_cells
+    from opendata_sofia.security.formula_cells import warn_formula_cells
     from opendata_sofia.normalise import normalise
-    from opendata_sofia.pii import guard_personal_data
+    from opendata_sofia.security.pii import guard_personal_data
     from opendata_sofia.reading import ReadOptions, format_of, read_table
-    from opendata_sofia.spreadsheet_guard import SpreadsheetLimits, check_spreadsheet
+    from opendata_sofia.security.spreadsheet_guard import SpreadsheetLimits, check_spreadsheet
     from opendata_sofia.validation import validate
 
     folder = context.dataset_dir(dataset.name)

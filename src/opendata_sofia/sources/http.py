@@ -30,10 +30,10 @@ import requests
 
 from opendata_sofia import __version__
 from opendata_sofia.errors import SourceError, SourceNotFound
-from opendata_sofia.filenames import safe_file_name
-from opendata_sofia.netguard import AddressPolicy
+from opendata_sofia.security.filenames import safe_file_name
+from opendata_sofia.security.netguard import AddressPolicy
 from opendata_sofia.rawstore import RawStore
-from opendata_sofia.redaction import redact, register_secret
+from opendata_sofia.security.redaction import redact, register_secret
 from opendata_sofia.sources import Pull
 from opendata_sofia.sources.transport import Deadline, guarded_session
 

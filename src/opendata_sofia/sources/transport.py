@@ -24,7 +24,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from urllib3.util import connection as urllib3_connection
 
-from opendata_sofia.netguard import AddressPolicy
+from opendata_sofia.security.netguard import AddressPolicy
 
 
 class Deadline:

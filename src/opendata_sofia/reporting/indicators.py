@@ -18,7 +18,7 @@ from opendata_sofia.catalog import Catalog, DatasetSpec
 from opendata_sofia.i18n import message
 from opendata_sofia.ledger import Ledger
 from opendata_sofia.pipeline import RunContext
-from opendata_sofia.progress_report import INDICATOR_DATASET, STATES, history, progress_numbers, snapshot
+from opendata_sofia.reporting.progress import INDICATOR_DATASET, STATES, history, progress_numbers, snapshot
 from opendata_sofia.settings import Settings
 
 # Indicators with a value in `progress_numbers`, in the order of the table.

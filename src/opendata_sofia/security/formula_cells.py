@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from opendata_sofia.i18n import both
-from opendata_sofia.pii import work_rows
+from opendata_sofia.security.pii import work_rows
 
 if TYPE_CHECKING:
     from opendata_sofia.normalise import WorkTable

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from opendata_sofia.code_patterns import Shape, code_pattern, shape_of
+from opendata_sofia.onboarding.code_patterns import Shape, code_pattern, shape_of
 
 # Labels that name identifiers: their digit columns stay strings even without leading zeros.
 CODE_LABEL = re.compile(r"код|code|екатте|ekatte|идентификатор|булстат|еик|\bid\b", re.IGNORECASE)

@@ -18,7 +18,7 @@ from typing import Any
 from opendata_sofia.catalog import Catalog
 from opendata_sofia.i18n import message
 from opendata_sofia.ledger import Ledger
-from opendata_sofia.progress_report import progress_numbers
+from opendata_sofia.reporting.progress import progress_numbers
 
 
 @dataclass

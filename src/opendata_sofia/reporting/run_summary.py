@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from opendata_sofia.i18n import message
-from opendata_sofia.redaction import redact
+from opendata_sofia.security.redaction import redact
 
 STATUS_KEYS = ("published", "unchanged", "invalid", "failed", "skipped", "planned")
 

@@ -49,7 +49,7 @@ class BlockedAddress(SourceError):
     def render(self, lang: str | None = None) -> str:
         """Render the message with the kind of address named in `lang`."""
         from opendata_sofia.i18n import message
-        from opendata_sofia.redaction import redact
+        from opendata_sofia.security.redaction import redact
 
         kind = message(f"security.address_kind.{self.params['kind']}", lang=lang)
         return redact(message(self.key, lang=lang, **{**self.params, "kind_name": kind}))

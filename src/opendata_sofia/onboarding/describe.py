@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from opendata_sofia.catalog import DATASET_NAME
-from opendata_sofia.column_types import ColumnProfile, FieldProposal, propose_field
+from opendata_sofia.onboarding.column_types import ColumnProfile, FieldProposal, propose_field
 from opendata_sofia.errors import PipelineError
-from opendata_sofia.header_detection import find_header_rows
+from opendata_sofia.onboarding.header_detection import find_header_rows
 from opendata_sofia.i18n import message
-from opendata_sofia.placeholders import placeholder
+from opendata_sofia.onboarding.placeholders import placeholder
 from opendata_sofia.reading import ReadOptions, format_of, read_table
 from opendata_sofia.reading.csv import sniff_delimiter
 from opendata_sofia.reading.encoding import resolve_encoding

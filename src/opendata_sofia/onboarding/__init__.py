@@ -1,0 +1,1 @@
+"""Onboarding a new export: infer a starting schema and source description."""

@@ -1,0 +1,1 @@
+"""Protection of the public portal: personal data, hostile sources, secrets."""
