@@ -8,6 +8,7 @@ temporary local one for the run.
 
 from __future__ import annotations
 
+import difflib
 import json
 from typing import Any
 
@@ -18,8 +19,16 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 
 from opendata_sofia import __version__, events, pipeline
-from opendata_sofia.catalog import require_catalog
-from opendata_sofia.errors import PublishError, ReadError, SourceError, SourceNotFound, ValidationFailed
+from opendata_sofia.catalog import load_catalog
+from opendata_sofia.errors import (
+    CatalogError,
+    PipelineError,
+    PublishError,
+    ReadError,
+    SourceError,
+    SourceNotFound,
+    ValidationFailed,
+)
 from opendata_sofia.i18n import message
 from opendata_sofia.ledger import DatasetResult, Ledger
 from opendata_sofia.reporting.progress import progress_numbers
@@ -109,8 +118,10 @@ def publish_catalog(
     One failing dataset does not stop the others; the summary lists those that need a person.
     """
     settings = _settings(inbox=inbox, target=target)
-    catalog = require_catalog(settings.catalog, settings.schemas)
-    selected = catalog.select(datasets)
+    catalog = load_catalog(settings.catalog, settings.schemas)
+    # A dataset whose descriptor is broken needs a person; it does not stop the others
+    broken = _broken_datasets(catalog, datasets)
+    selected = catalog.select([name for name in datasets if name not in broken] if datasets else None)
     # Planned datasets have no source to fetch; the indicator dataset is built after the others
     planned = [dataset for dataset in selected if not dataset.connected]
     selected = pipeline.runnable(selected)
@@ -118,7 +129,7 @@ def publish_catalog(
     run_id = ledger.start_run(target=settings.target, trigger=trigger, pipeline_version=__version__)
     context = pipeline.RunContext(settings=settings, run_id=run_id)
     publishing_target = pipeline.make_target(settings)
-    events.emit("run_started", run_id=run_id, total=len(selected))
+    events.emit("run_started", run_id=run_id, total=len(selected) + len(broken))
 
     # Run the datasets side by side, at most `settings.concurrency` at a time
     futures = [(dataset, process.submit(dataset, context, publishing_target)) for dataset in selected]
@@ -129,6 +140,10 @@ def publish_catalog(
             outcome = _crashed(dataset, future)
         ledger.record(run_id, settings.target, outcome)
         results.append(outcome)
+    for result in broken.values():
+        ledger.record(run_id, settings.target, result)
+        results.append(result)
+        events.emit("dataset_finished", dataset=result.dataset, status=result.status)
     for dataset in planned:
         ledger.record(run_id, settings.target, _planned(dataset))
     indicator_results, numbers = _publish_indicators(catalog, ledger, settings, run_id, publishing_target)
@@ -136,6 +151,9 @@ def publish_catalog(
 
     summary = _summary(run_id, settings, results)
     summary["counts"]["planned"] = len(planned)
+    summary["catalog_problems"] = [problem.render() for problem in catalog.problems if problem.dataset is None]
+    if summary["catalog_problems"]:
+        summary["needs_attention"].append("catalog")
     summary["progress"] = {key: numbers[key] for key in ("published", "target", "percent", "stale", "published_with_stale")}
     ledger.finish_run(run_id, summary["counts"])
     _save_summary(settings, run_id, summary)
@@ -179,6 +197,55 @@ def _settings(*, inbox: str | None, target: str | None) -> Settings:
     if settings.target == "ckan" and not settings.ckan_token:
         settings = settings.with_changes(ckan_token=resolve_ckan_token())
     return settings
+
+
+def preflight(datasets: list[str] | None, *, inbox: str | None, target: str | None) -> None:
+    """Check, before any flow run starts, what would make the whole run fail.
+
+    Raises `CatalogError` for a dataset name the catalog does not know and `PipelineError` for
+    a target that is not configured or a work folder that cannot be written, so that the CLI
+    reports them in one sentence instead of a failed flow run.
+    """
+    settings = _settings(inbox=inbox, target=target)
+    if datasets:
+        catalog = load_catalog(settings.catalog, settings.schemas)
+        known = set(catalog.datasets) | {problem.dataset for problem in catalog.problems if problem.dataset}
+        unknown = [name for name in datasets if name not in known]
+        if unknown:
+            close = sorted({match for name in unknown for match in _similar_names(name, known)})
+            raise CatalogError("catalog.unknown_dataset", names=", ".join(unknown), known=", ".join(close) or "—")
+    pipeline.make_target(settings)
+    try:
+        settings.workdir.mkdir(parents=True, exist_ok=True)
+        probe = settings.workdir / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        raise PipelineError("settings.workdir_unusable", path=str(settings.workdir), detail=error.strerror) from error
+
+
+def _similar_names(name: str, known: set[str], limit: int = 3) -> list[str]:
+    """Return names that contain `name` (a shortened name), else the closest spellings."""
+    containing = sorted(candidate for candidate in known if name in candidate)
+    return containing[:limit] or difflib.get_close_matches(name, sorted(known), n=limit, cutoff=0.5)
+
+
+def _broken_datasets(catalog, names: list[str] | None) -> dict[str, DatasetResult]:
+    """Return a failed result for every requested dataset whose descriptor has problems."""
+    problems: dict[str, list] = {}
+    for problem in catalog.problems:
+        if problem.dataset and (not names or problem.dataset in names):
+            problems.setdefault(problem.dataset, []).append(problem)
+
+    return {
+        name: DatasetResult(
+            dataset=name,
+            organization="",
+            status="invalid",
+            message="\n".join(problem.render() for problem in found),
+        )
+        for name, found in problems.items()
+    }
 
 
 def _planned(dataset) -> DatasetResult:

@@ -1,7 +1,7 @@
 """Access to the real files and bug-report cases kept in `../shared`, beside the clone.
 
-A developer's clone may not have `../shared`: tests that need it are skipped there with the
-reason. CI always has it, so with `CI=true` a missing folder fails the test instead.
+A developer's clone may not have `../shared` (or `OPENDATA_SOFIA_SHARED`): tests that need it
+are skipped there with the reason. CI always has it, so with `CI=true` a missing folder fails the test instead.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+SHARED = Path(os.environ.get("OPENDATA_SOFIA_SHARED") or Path(__file__).resolve().parents[1].parent / "shared")
 
 
 def shared_path(*parts: str) -> Path:

@@ -160,11 +160,48 @@ def test_english_messages(small_catalog, project):
     assert "пропуснат" not in result.output
 
 
-def test_unknown_dataset_is_an_error(project):
-    result = run_cli("run", "no-such-dataset")
+def test_unknown_dataset_is_a_usage_error(project):
+    result = run_cli("run", "merki-ot-plana", "--json")
 
-    assert result.exit_code == 1
-    assert "no-such-dataset" in result.output
+    assert result.exit_code == 2
+    error = json.loads(result.stdout)["error"]
+    assert error["key"] == "catalog.unknown_dataset"
+    assert "merki-ot-plana-za-deystvie-za-inteligenten-rastezh-2016" in error["message"]  # a close name
+    assert "Traceback" not in result.output
+
+
+def test_header_only_file_keeps_previous_version(small_catalog, project):
+    (small_catalog / "districts.csv").write_text(VALID, encoding="utf-8")
+    assert run_cli("run", "--json").exit_code == 0
+    published_csv = (project / "portal" / "test-rayoni" / "districts.csv").read_bytes()
+
+    (small_catalog / "districts.csv").write_text("Код;Район;Население\n", encoding="utf-8")
+    result = run_cli("run", "--json")
+
+    assert result.exit_code == 3
+    summary = summary_of(result)
+    report = json.loads(Path(summary["results"][0]["report"]).read_text(encoding="utf-8"))
+    assert [e["type"] for e in report["resources"][0]["errors"]] == ["empty-table"]
+    assert (project / "portal" / "test-rayoni" / "districts.csv").read_bytes() == published_csv
+
+
+def test_broken_descriptor_does_not_stop_others(small_catalog, project, tmp_path):
+    (small_catalog / "districts.csv").write_text(VALID, encoding="utf-8")
+    broken = tmp_path / "datapackages" / "test-broken"
+    broken.mkdir()
+    descriptor = json.loads((tmp_path / "datapackages" / "test-rayoni" / "datapackage.json").read_text(encoding="utf-8"))
+    descriptor.update(name="test-broken")
+    descriptor["sofia"]["id"] = "SO-TEST-0002"
+    descriptor["sofia"]["frequency"] = "sometimes"
+    (broken / "datapackage.json").write_text(json.dumps(descriptor), encoding="utf-8")
+
+    result = run_cli("run", "--json")
+
+    assert result.exit_code == 3
+    statuses = {r["dataset"]: r["status"] for r in summary_of(result)["results"]}
+    assert statuses["test-rayoni"] == "published"
+    assert statuses["test-broken"] == "invalid"
+    assert summary_of(result)["needs_attention"] == ["test-broken"]
 
 
 def test_bad_target_is_a_usage_error(project):

@@ -19,7 +19,7 @@ from rich.table import Table
 from typer.core import TyperCommand, TyperGroup
 
 from opendata_sofia import __version__
-from opendata_sofia.errors import PipelineError
+from opendata_sofia.errors import CatalogError, PipelineError
 from opendata_sofia.i18n import message, set_language
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_DATASETS_FAILED = 0, 1, 2, 3
@@ -107,9 +107,13 @@ def _set_language_or_exit(lang: str) -> None:
         sys.exit(EXIT_USAGE)
 
 
-def _fail(error: PipelineError) -> None:
-    err.print(f"[red]{error.render()}[/red]")
-    raise typer.Exit(EXIT_ERROR)
+def _fail(error: PipelineError, as_json: bool = False, code: int = EXIT_ERROR) -> None:
+    """Report `error` in one sentence (and as JSON on stdout with `--json`), then exit."""
+    if as_json:
+        out.print_json(json.dumps({"error": {"key": error.key, "message": error.render()}}, ensure_ascii=False))
+    else:
+        err.print(f"[red]{error.render()}[/red]")
+    raise typer.Exit(code)
 
 
 def _settings(inbox: Optional[Path] = None, target: Optional[str] = None):
@@ -144,7 +148,14 @@ def run(
         _plan_and_exit(datasets, inbox, target, as_json)
     _quiet_prefect(verbose)
 
-    from opendata_sofia_flows.publish import run_catalog
+    from opendata_sofia_flows.publish import preflight, run_catalog
+
+    try:
+        preflight(datasets or None, inbox=str(inbox) if inbox else None, target=target)
+    except CatalogError as error:  # an unknown dataset name is a usage error
+        _fail(error, as_json, EXIT_USAGE)
+    except PipelineError as error:
+        _fail(error, as_json)
 
     try:
         with _progress_bar(enabled=not as_json):
@@ -155,7 +166,7 @@ def run(
                 concurrency=concurrency,
             )
     except PipelineError as error:
-        _fail(error)
+        _fail(error, as_json)
 
     if as_json:
         out.print_json(json.dumps(summary, ensure_ascii=False, default=str))
@@ -216,8 +227,11 @@ class _progress_bar:
 
 def _print_summary(summary: dict[str, Any]) -> None:
     table = Table(title=message("report.run_title", run_id=summary["run_id"], target=summary["target"]))
-    for key in ("report.col_dataset", "report.col_status", "report.col_rows", "report.col_message"):
-        table.add_column(message(key))
+    # Dataset names are identifiers: wrap them whole rather than cut them with an ellipsis
+    table.add_column(message("report.col_dataset"), overflow="fold", min_width=20)
+    table.add_column(message("report.col_status"), no_wrap=True)
+    table.add_column(message("report.col_rows"), justify="right")
+    table.add_column(message("report.col_message"), overflow="fold")
 
     colours = {"published": "green", "unchanged": "cyan", "skipped": "yellow", "invalid": "red", "failed": "red"}
     for result in summary["results"]:
@@ -235,6 +249,10 @@ def _print_summary(summary: dict[str, Any]) -> None:
     for result in summary["results"]:
         if result["status"] == "invalid" and result.get("report"):
             _print_report_summary(Path(result["report"]))
+    if summary.get("catalog_problems"):
+        out.print(f"[red]{message('cli.catalog_problems_heading')}[/red]")
+        for problem in summary["catalog_problems"]:
+            out.print(f"  - {problem}")
     if summary["needs_attention"]:
         out.print(f"[red]{message('report.needs_attention')}[/red] {', '.join(summary['needs_attention'])}")
 
@@ -270,7 +288,7 @@ def _plan_and_exit(datasets: list[str] | None, inbox: Optional[Path], target: Op
     try:
         summary = plan_catalog(datasets or None, _settings(inbox=inbox, target=target))
     except PipelineError as error:
-        _fail(error)
+        _fail(error, as_json)
 
     if as_json:
         out.print_json(json.dumps(summary, ensure_ascii=False, default=str))

@@ -117,7 +117,7 @@ def check_dataset(dataset: DatasetSpec, pulls: dict[str, Pull], context: RunCont
     from opendata_sofia.security.pii import guard_personal_data
     from opendata_sofia.reading import ReadOptions, format_of, read_table
     from opendata_sofia.security.spreadsheet_guard import SpreadsheetLimits, check_spreadsheet
-    from opendata_sofia.validation import validate
+    from opendata_sofia.validation import require_rows, validate
 
     folder = context.dataset_dir(dataset.name)
     shutil.rmtree(folder, ignore_errors=True)
@@ -132,6 +132,9 @@ def check_dataset(dataset: DatasetSpec, pulls: dict[str, Pull], context: RunCont
         table = read_table(path, options)
         work = normalise(table, resource, dataset.name, folder / "work")
         report = validate(work, dataset.name, resource.name, checks=resource.checks)
+
+        # A table without rows would replace the published data with nothing
+        require_rows(report, work)
 
         # Personal data blocks publishing; formula-like text cells are only reported
         guard_personal_data(report, work, dataset, resource.name)

@@ -38,7 +38,7 @@ KNOWN_CONSTRAINTS = (
 )  # fmt: skip
 KNOWN_ERROR_TYPES = HEADER_ERROR_TYPES + (
     "type-error", "constraint-error", "primary-key", "unique-error", "missing-cell", "extra-cell", "blank-row",
-    "row-constraint",
+    "row-constraint", "empty-table",
 )  # fmt: skip
 # Date formats shown to the operator as a pattern to type, not as strptime directives.
 FORMAT_DIRECTIVES = {
@@ -117,6 +117,33 @@ def summarise_saved_report(document: dict[str, Any], lang: str | None = None) ->
     """Return the operator's summary of a dataset report saved by the pipeline (all resources)."""
     lang = lang or get_language()
     return "\n\n".join(ValidationReport.from_dict(resource).summary(lang) for resource in document["resources"])
+
+
+def require_rows(report: ValidationReport, work: WorkTable) -> None:
+    """Add an `empty-table` error to `report` when the table has no data rows.
+
+    An export with a header and nothing else is almost always a failed export; publishing it
+    would replace the published rows with none.
+    """
+    if work.row_count:
+        return
+    hint = both("validation.hint.empty-table")
+    empty = ReportError(
+        dataset=report.dataset,
+        resource=report.resource,
+        row=None,
+        field=None,
+        label=None,
+        type="empty-table",
+        value=None,
+        constraint=None,
+        note="the table has no data rows",
+        hint=hint,
+    )
+    report.errors.insert(0, empty)
+    report.valid = False
+    report.stats["errors"] = len(report.errors)
+    report.stats["by_type"] = dict(sorted(Counter(error.type for error in report.errors).items()))
 
 
 def validate(
