@@ -128,26 +128,12 @@ def publish_catalog(
     ledger = Ledger(settings.ledger_url)
     run_id = ledger.start_run(target=settings.target, trigger=trigger, pipeline_version=__version__)
     context = pipeline.RunContext(settings=settings, run_id=run_id)
-    publishing_target = pipeline.make_target(settings)
-    events.emit("run_started", run_id=run_id, total=len(selected) + len(broken))
-
-    # Run the datasets side by side, at most `settings.concurrency` at a time
-    futures = [(dataset, process.submit(dataset, context, publishing_target)) for dataset in selected]
-    results = []
-    for dataset, future in futures:
-        outcome = future.result(raise_on_failure=False)
-        if not isinstance(outcome, DatasetResult):
-            outcome = _crashed(dataset, future)
-        ledger.record(run_id, settings.target, outcome)
-        results.append(outcome)
-    for result in broken.values():
-        ledger.record(run_id, settings.target, result)
-        results.append(result)
-        events.emit("dataset_finished", dataset=result.dataset, status=result.status)
-    for dataset in planned:
-        ledger.record(run_id, settings.target, _planned(dataset))
-    indicator_results, numbers = _publish_indicators(catalog, ledger, settings, run_id, publishing_target)
-    results += indicator_results
+    try:
+        results, numbers = _run_datasets(catalog, context, ledger, selected, broken, planned)
+    except BaseException:
+        # Close an interrupted run in the ledger, so that it does not look like one still going
+        ledger.finish_run(run_id, {"interrupted": 1})
+        raise
 
     summary = _summary(run_id, settings, results)
     summary["counts"]["planned"] = len(planned)
@@ -160,6 +146,34 @@ def publish_catalog(
     _publish_artifact(summary)
     events.emit("run_finished", run_id=run_id, counts=summary["counts"])
     return summary
+
+
+def _run_datasets(catalog, context, ledger, selected, broken, planned) -> tuple[list[DatasetResult], dict]:
+    """Process the selected datasets, record every result, then publish the indicators."""
+    settings, run_id = context.settings, context.run_id
+    publishing_target = pipeline.make_target(settings)
+    events.emit("run_started", run_id=run_id, total=len(selected) + len(broken))
+
+    # Run the datasets side by side, at most `settings.concurrency` at a time
+    futures = [(dataset, process.submit(dataset, context, publishing_target)) for dataset in selected]
+    results = []
+    for dataset, future in futures:
+        outcome = future.result(raise_on_failure=False)
+        if not isinstance(outcome, DatasetResult):
+            outcome = _crashed(dataset, future)
+        ledger.record(run_id, settings.target, outcome)
+        results.append(outcome)
+
+    # Broken descriptors and planned datasets are recorded without being processed
+    for result in broken.values():
+        ledger.record(run_id, settings.target, result)
+        results.append(result)
+        events.emit("dataset_finished", dataset=result.dataset, status=result.status)
+    for dataset in planned:
+        ledger.record(run_id, settings.target, _planned(dataset))
+
+    indicator_results, numbers = _publish_indicators(catalog, ledger, settings, run_id, publishing_target)
+    return results + indicator_results, numbers
 
 
 @flow(name="publish-dataset")
