@@ -141,7 +141,8 @@ def plan_publication(publication: Publication, target: Any) -> DatasetPlan:
 def local_snapshot(target: Any, publication: Publication) -> Snapshot:
     """Read what the local folder portal has published for the dataset (its `ckan.json` and files)."""
     from opendata_sofia.publishing.local import PACKAGE_FILE
-    from opendata_sofia.publishing.metadata import ckan_package, resource_fields
+    from opendata_sofia.publishing.ckan_metadata import resource_fields
+    from opendata_sofia.publishing.metadata import ckan_package
 
     folder = Path(target.root) / publication.dataset.name
     package_file = folder / PACKAGE_FILE
@@ -149,7 +150,11 @@ def local_snapshot(target: Any, publication: Publication) -> Snapshot:
 
     desired = ckan_package(publication, resource_url=lambda output: output.key)
     desired["resource_fields"] = {
-        output.key: {k: v for k, v in resource_fields(publication, output).items() if k in ("name", "name_en", "description", "description_en", "format")}
+        output.key: {
+            key: value
+            for key, value in resource_fields(output, publication.dataset).items()
+            if key in ("name", "name_en", "description", "description_en", "format")
+        }
         for output in publication.files
     }
 
