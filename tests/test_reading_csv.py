@@ -467,3 +467,16 @@ def test_unknown_suffix_needs_format(tmp_path):
 
     table, rows = read_all(path, format="csv")
     assert cells(rows) == [["1", "2"]]
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "\r\n  \r\n\t\n", "\ufeff\n\n"])
+@pytest.mark.parametrize("options", [ReadOptions(), ReadOptions(delimiter=";", encoding="utf-8")])
+def test_empty_file_raises(tmp_path, text, options):
+    path = write(tmp_path, "empty.csv", text)
+
+    with pytest.raises(ReadError) as raised:
+        read_table(path, options)
+
+    assert raised.value.key == "read.file_empty"
+    assert raised.value.params == {"file": "empty.csv"}
+    assert raised.value.render("bg").startswith("Файлът empty.csv е празен")

@@ -6,6 +6,8 @@ import pytest
 
 from opendata_sofia.errors import EncodingError, ReadError
 from opendata_sofia.reading import ReadOptions, read_table
+from opendata_sofia.reading.encoding import resolve_encoding
+from opendata_sofia.reading.mojibake import MAX_SAMPLE_CHARS, LetterStats
 from tests.reading_helpers import cells, read_all, write
 from tests.shared import shared_path
 
@@ -227,3 +229,45 @@ def test_ascii_file_is_utf8(tmp_path):
     table, _ = read_all(write(tmp_path, "a.csv", "a,b\n1,2\n"))
 
     assert table.info.encoding == "utf-8"
+
+
+# The mojibake guard once searched these inputs in quadratic time: 40,000 Cyrillic letters in
+# one word took 9 s and an 80,000-character hex cell 37 s, so the inputs below took hours.
+LONG_WORD = "оаеитнрсвлбгд" * 160_000
+HEX_CELL = "0123456789abcdef" * 65_536
+
+
+def test_letter_stats_long_word():
+    stats = LetterStats()
+    stats.feed(LONG_WORD)
+
+    assert len(LONG_WORD) > 2_000_000
+    assert stats.problem() is None
+    assert stats.samples["frequency"] == LONG_WORD[:MAX_SAMPLE_CHARS]
+    assert stats.samples["non_ascii"] == LONG_WORD[:MAX_SAMPLE_CHARS]
+    assert "foreign" not in stats.samples
+    assert stats.inverted_words == 0
+
+
+def test_letter_stats_hex_cell():
+    stats = LetterStats()
+    stats.feed(f"{HEX_CELL},Район\n")
+
+    assert stats.problem() is None
+    assert stats.samples["non_ascii"] == "Район"
+    assert stats.samples["frequency"] == "Район"
+    assert stats.capitalised_words == 1
+
+
+def test_configured_cp1251_long_word(tmp_path):
+    path = tmp_path / "long.csv"
+    path.write_bytes(f"район,бележка\nЛозенец,{LONG_WORD}\n".encode("cp1251"))
+
+    assert resolve_encoding(path, "windows-1251") == "windows-1251"
+
+
+def test_configured_utf8_hex_cell(tmp_path):
+    path = write(tmp_path, "hex.csv", f"район,хеш\nЛозенец,{HEX_CELL}\n")
+
+    assert resolve_encoding(path, "utf-8") == "utf-8"
+    assert read_all(path)[0].info.encoding == "utf-8"

@@ -319,3 +319,49 @@ def test_xlsx_read_as_xls_raises():
 
     assert raised.value.key == "read.excel_invalid"
     assert raised.value.params["format"] == "xls"
+
+
+MERGED_CASE = ("cases", "07-xlsx-merged-multirow-header", "ranking_merged_header.xlsx")
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.9])
+def test_truncated_xlsx_damaged(tmp_path, keep):
+    data = shared_path(*MERGED_CASE).read_bytes()
+    path = tmp_path / "ranking.xlsx"
+    path.write_bytes(data[: int(len(data) * keep)])
+
+    with pytest.raises(ReadError) as raised:
+        read_table(path)
+
+    assert raised.value.key == "read.excel_damaged"
+    assert raised.value.params["file"] == "ranking.xlsx"
+    assert raised.value.render("bg").startswith("Работната книга ranking.xlsx е повредена или непълна")
+
+
+@pytest.mark.parametrize(
+    ("source", "workbook"),
+    [(MERGED_CASE, "xlsx"), (("data", "real", "nsi-ekatte-xls", "Sof_rai.xls"), "xls")],
+)
+def test_workbook_named_csv_raises(tmp_path, source, workbook):
+    path = tmp_path / "export.csv"
+    path.write_bytes(shared_path(*source).read_bytes())
+
+    for options in (ReadOptions(), ReadOptions(format="csv"), ReadOptions(format="csv", encoding="utf-8")):
+        with pytest.raises(ReadError) as raised:
+            read_table(path, options)
+
+        assert raised.value.key == "read.file_is_workbook"
+        assert raised.value.params == {"file": "export.csv", "format": "csv", "workbook": workbook}
+
+
+def test_workbook_named_csv_message(tmp_path):
+    path = tmp_path / "export.csv"
+    path.write_bytes(shared_path(*MERGED_CASE).read_bytes())
+
+    with pytest.raises(ReadError) as raised:
+        read_table(path)
+
+    assert raised.value.render("bg") == (
+        "Файлът export.csv е работна книга на Excel (xlsx), а не csv. Задайте \"format\": \"xlsx\" "
+        "в sofia.read на ресурса или експортирайте листа като CSV."
+    )

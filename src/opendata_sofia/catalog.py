@@ -19,6 +19,7 @@ from frictionless import Package, Schema
 from opendata_sofia.errors import CatalogError
 from opendata_sofia.i18n import message
 from opendata_sofia.onboarding.placeholders import find_placeholders
+from opendata_sofia.reading.options import ReadOptions
 
 DATASET_NAME = re.compile(r"^[a-z0-9_-]{2,100}$")
 RESOURCE_NAME = re.compile(r"^[a-z0-9._-]+$")
@@ -26,6 +27,16 @@ FREQUENCIES = ("daily", "weekly", "monthly", "quarterly", "annual", "irregular",
 SOURCE_KINDS = ("inbox", "http")
 READ_FORMATS = ("csv", "xlsx", "xls", "json", "geojson")
 ORGANIZATIONS_FILE = "organizations.json"
+
+# The keys the pipeline reads from each `sofia` object. Any other key is a typo that the run
+# would silently ignore, e.g. "raed" in place of "read".
+DATASET_SOFIA_KEYS = ("id", "en", "organization", "frequency", "hvd", "planned")
+RESOURCE_SOFIA_KEYS = ("en", "source", "read", "labels", "locale", "cleanup", "checks", "pii")
+# Read by sources/http.py, sources/inbox.py and security/spreadsheet_guard.py.
+SOURCE_KEYS = (
+    "kind", "path", "url", "auth", "timeout", "deadline", "maxBytes", "maxRedirects",
+    "maxUncompressedBytes", "maxCells", "maxRows", "maxXlsBytes",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -256,6 +267,7 @@ def _load_dataset(
     if not isinstance(sofia, dict):
         report("catalog.problem.sofia_not_object")
         sofia = {}
+    _check_keys(sofia, DATASET_SOFIA_KEYS, "sofia", report)
     english = sofia.get("en") or {}
 
     # Bilingual metadata
@@ -328,6 +340,7 @@ def _load_resource(raw: dict, index: int, path: Path, schemas_dir: Path, report)
         return None
     report = partial(report, resource=name)
     sofia = raw.get("sofia") or {}
+    _check_keys(sofia, RESOURCE_SOFIA_KEYS, "sofia", report)
     english = sofia.get("en") or {}
 
     schema, schema_name = _resolve_schema(raw.get("schema"), path.parent, schemas_dir, report)
@@ -342,6 +355,8 @@ def _load_resource(raw: dict, index: int, path: Path, schemas_dir: Path, report)
     read = sofia.get("read") or {}
     if read.get("format", "csv") not in READ_FORMATS:
         report("catalog.problem.read_format", format=read.get("format"), allowed=", ".join(READ_FORMATS))
+    else:
+        _check_read(read, report)
 
     labels = sofia.get("labels") or {}
     locale = sofia.get("locale") or {}
@@ -373,7 +388,22 @@ def _load_resource(raw: dict, index: int, path: Path, schemas_dir: Path, report)
     )
 
 
+def _check_keys(obj: dict[str, Any], allowed: tuple[str, ...], where: str, report) -> None:
+    for key in obj:
+        if key not in allowed:
+            report("catalog.problem.key_unknown", name=f"{where}.{key}", allowed=", ".join(allowed))
+
+
+def _check_read(read: dict[str, Any], report) -> None:
+    """Report what `ReadOptions` would raise at run time: unknown keys and invalid values."""
+    try:
+        ReadOptions.from_descriptor(read)
+    except CatalogError as exc:
+        report(exc.key, **exc.params)
+
+
 def _check_source(source: dict[str, Any], report) -> None:
+    _check_keys(source, SOURCE_KEYS, "sofia.source", report)
     kind = source.get("kind")
     if not kind:
         report("catalog.problem.source_kind_missing", allowed=", ".join(SOURCE_KINDS))
@@ -381,8 +411,15 @@ def _check_source(source: dict[str, Any], report) -> None:
         report("catalog.problem.source_kind", kind=kind, allowed=", ".join(SOURCE_KINDS))
     elif kind == "inbox" and not source.get("path"):
         report("catalog.problem.inbox_path")
+    elif kind == "inbox" and _leaves_inbox(str(source["path"])):
+        report("catalog.problem.inbox_path_outside", value=source["path"])
     elif kind == "http" and not str(source.get("url", "")).startswith(("http://", "https://")):
         report("catalog.problem.http_url")
+
+
+def _leaves_inbox(pattern: str) -> bool:
+    # The same rule as sources.inbox.find_in_inbox, which rejects such a path at run time.
+    return Path(pattern).is_absolute() or ".." in Path(pattern).parts
 
 
 def _check_checks(checks: list[dict[str, Any]], report) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 from opendata_sofia.errors import ReadError
 from opendata_sofia.reading.model import ReadInfo, SourceRow, TableRead
 from opendata_sofia.reading.options import FORMATS, ReadOptions
+from opendata_sofia.reading.signature import workbook_format
 
 __all__ = ["FORMATS", "ReadInfo", "ReadOptions", "SourceRow", "TableRead", "format_of", "read_table"]
 
@@ -52,6 +53,9 @@ def read_table(path: Path, options: ReadOptions | None = None) -> TableRead:
     if not path.is_file():
         raise ReadError("read.file_missing", file=path.name, path=str(path))
 
+    if path.stat().st_size == 0:
+        raise ReadError("read.file_empty", file=path.name)
+
     readers = {
         "csv": csv.read_csv,
         "xlsx": excel.read_xlsx,
@@ -59,4 +63,19 @@ def read_table(path: Path, options: ReadOptions | None = None) -> TableRead:
         "json": jsondoc.read_json,
         "geojson": jsondoc.read_geojson,
     }
-    return readers[format_of(path, options)](path, options)
+    file_format = format_of(path, options)
+    _reject_workbook_as_text(path, file_format)
+    return readers[file_format](path, options)
+
+
+def _reject_workbook_as_text(path: Path, file_format: str) -> None:
+    """Raise ReadError when a file read as text is an Excel workbook.
+
+    Read as text, a workbook's bytes fail as an encoding error whose advice (save as UTF-8)
+    does not help.
+    """
+    if file_format in ("xlsx", "xls"):
+        return
+    workbook = workbook_format(path)
+    if workbook is not None:
+        raise ReadError("read.file_is_workbook", file=path.name, format=file_format, workbook=workbook)

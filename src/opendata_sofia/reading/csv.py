@@ -38,6 +38,8 @@ def read_csv(path: Path, options: ReadOptions) -> TableRead:
     info.encoding = resolve_encoding(path, options.encoding)
     if options.encoding is None:
         info.notices.append(("read.notice.encoding_detected", {"encoding": info.encoding}))
+    if _is_blank(path, info.encoding):
+        raise ReadError("read.file_empty", file=path.name)
 
     sep_line = _excel_sep_line(path, info.encoding)
     delimiter = options.delimiter or sep_line
@@ -61,6 +63,11 @@ def _lines(path: Path, encoding: str) -> Iterator[str]:
         first = stream.readline()
         yield first.lstrip(BOM)
         yield from stream
+
+
+def _is_blank(path: Path, encoding: str) -> bool:
+    """Tell whether every line is whitespace; reading stops at the first line with text."""
+    return all(not line.strip() for line in _lines(path, encoding))
 
 
 def _records(path: Path, encoding: str, delimiter: str, quote_char: str) -> Iterator[RawRow]:

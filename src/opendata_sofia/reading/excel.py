@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from opendata_sofia.errors import ReadError
 from opendata_sofia.reading.model import RawRow, ReadInfo, TableRead
 from opendata_sofia.reading.options import ReadOptions
 from opendata_sofia.reading.rows import RowRules, tabulate
+from opendata_sofia.reading.signature import workbook_format
 
 # Formatted but empty rows at the end of a sheet are layout, not blank data rows: not counted.
 EXCEL_RULES = RowRules(footer=True, count_trailing_blank=False)
@@ -54,7 +56,13 @@ def read_xlsx(path: Path, options: ReadOptions) -> TableRead:
         # NOTE: openpyxl's read-only mode has no merged-cell ranges, so the whole workbook is
         # loaded into memory. That suits municipal workbooks but not a sheet of a million rows.
         book = openpyxl.load_workbook(path, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        # A ZIP signature with a broken archive is a truncated or damaged workbook, not a
+        # wrong sofia.read.format.
+        if workbook_format(path) == "xlsx":
+            raise ReadError("read.excel_damaged", file=path.name, value=str(exc)) from None
+        raise ReadError("read.excel_invalid", file=path.name, format="xlsx", value=str(exc)) from None
+    except (InvalidFileException, OSError, KeyError, ValueError) as exc:
         raise ReadError("read.excel_invalid", file=path.name, format="xlsx", value=str(exc)) from None
 
     sheet = _pick(path, book.sheetnames, options.sheet)

@@ -43,11 +43,17 @@ _CAPITALISED_WORD = re.compile(rf"(?<![{_CYRILLIC}])[А-ЯЀ-Џ][а-яѐ-џ]{{2,
 _FOREIGN_LETTERS = "".join(
     char for char in map(chr, range(0x400, 0x500)) if char.isalpha() and char.lower() not in BULGARIAN_LETTERS
 )
-_FOREIGN_WORD = re.compile(rf"[{_CYRILLIC}]*[{_FOREIGN_LETTERS}][{_CYRILLIC}]*")
+# A pattern that starts with a run like [...]* is tried only where a run starts. Tried at every
+# position, each failed search rescans the rest of the run, so a long run without a match (a hex
+# cell, one long word) takes quadratic time. The lookbehind keeps the leftmost match the same,
+# because that match always starts where its run starts.
+_FOREIGN_WORD = re.compile(rf"(?<![{_CYRILLIC}])[{_CYRILLIC}]*[{_FOREIGN_LETTERS}][{_CYRILLIC}]*")
 # No leading \w*: it would make every search backtrack through every word of a clean file.
 _LATIN_RUN = re.compile(r"[\u00c0-\u024f]{2,}\w*")
 _CYRILLIC_WORD = re.compile(rf"[{_CYRILLIC}]{{4,}}")
-_NON_ASCII_WORD = re.compile(r"\w*[^\x00-\x7f]\w*")
+_NON_ASCII_WORD = re.compile(r"(?<!\w)\w*[^\x00-\x7f]\w*")
+# The sample word only illustrates the message, so a word of a million letters is cut short.
+MAX_SAMPLE_CHARS = 40
 
 
 def _is_latin_lookalike(char: str) -> bool:
@@ -84,7 +90,7 @@ class LetterStats:
             if kind not in self.samples:
                 found = pattern.search(text)
                 if found:
-                    self.samples[kind] = found.group(0)
+                    self.samples[kind] = found.group(0)[:MAX_SAMPLE_CHARS]
 
     def problem(self) -> tuple[str, str] | None:
         """Return (kind, example word) when the text reads as mojibake, else None."""
