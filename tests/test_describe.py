@@ -10,10 +10,10 @@ import pytest
 from opendata_sofia import i18n
 from opendata_sofia.catalog import load_catalog
 from opendata_sofia.onboarding.code_patterns import code_pattern, shape_of
-from opendata_sofia.onboarding.describe import describe_file, field_names, write_stub
 from opendata_sofia.errors import PipelineError
-from opendata_sofia.pipeline import process_dataset
+from opendata_sofia.onboarding.describe import describe_file, field_names, positional_labels, write_stub
 from opendata_sofia.onboarding.placeholders import MARKER, find_placeholders
+from opendata_sofia.pipeline import process_dataset
 from tests.pipeline_fixtures import run_cli
 from tests.runs import local_target, run_context
 from tests.shared import real_inbox, shared_path
@@ -243,6 +243,14 @@ def test_code_pattern_shapes():
     assert code_pattern({shape_of("A1"), shape_of("1-B"), shape_of("22")}) == r"^[\-0-9A-Z]{2,3}$"
 
 
+def test_repeated_and_blank_labels_mapped_by_position():
+    labels = ["Код", "Паралелка ", "Паралелка", "", "Име"]
+
+    names = field_names(labels)
+
+    assert positional_labels(labels, names) == {"#2": names[1], "#3": names[2], "#4": names[3]}
+
+
 def test_field_names_unique_snake_case():
     assert field_names(["Брой", "брой", "", "2002", "Ср. успех"]) == ["broy", "broy_2", "column_3", "field_2002", "sr_uspeh"]
 
@@ -318,6 +326,7 @@ def test_stub_never_overwrites(tmp_path):
         ("data", "real", "sofia-districts", "Regions_SO.csv"),
         ("cases", "09-leading-zero-codes", "class_codes.csv"),
         ("cases", "01-cp1251-encoding-detection", "settlements_caps_cp1251.csv"),
+        ("cases", "14-datastore-cyrillic-header-keys", "register_long_headers.csv"),
     ],
     ids=lambda parts: parts[-1],
 )

@@ -57,6 +57,7 @@ class Description:
     dropped_rows: int
     proposed_constraints: dict[str, list[str]]
     notes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)
 
     def descriptor(self) -> dict[str, Any]:
         """Return the `datapackage.json` stub, with placeholders where a person must decide."""
@@ -65,6 +66,8 @@ class Description:
             "source": {"kind": "inbox", "path": self.file},
             "read": self.read,
         }
+        if self.labels:
+            resource_sofia["labels"] = self.labels
         if self.locale:
             resource_sofia["locale"] = self.locale
         if self.cleanup:
@@ -209,6 +212,7 @@ def describe_file(
         dropped_rows=len(table.info.dropped_rows),
         proposed_constraints={p.field["name"]: p.constraints for p in proposals if p.constraints},
         notes=notes,
+        labels=positional_labels(table.labels, names),
     )
 
 
@@ -262,6 +266,20 @@ def _padded(cells: list[str | None], width: int) -> list[str | None]:
 
 
 # Names
+
+
+def positional_labels(labels: list[str], names: list[str]) -> dict[str, str]:
+    """Map blank and repeated labels to their fields by column position (`"#4": "paralelka_2"`).
+
+    A label matches a field by name or title, so two columns with the same header, or one with
+    none, could not find their own fields without this.
+    """
+    keys = [" ".join((label or "").split()).casefold() for label in labels]
+    return {
+        f"#{position}": name
+        for position, (key, name) in enumerate(zip(keys, names), start=1)
+        if not key or keys.count(key) > 1
+    }
 
 
 def field_names(labels: list[str]) -> list[str]:
