@@ -15,9 +15,11 @@ import pytest
 
 from opendata_sofia import fastpath
 from opendata_sofia.catalog import load_catalog
-from opendata_sofia.conversion import frictionless_convert, output_schema
+from opendata_sofia.conversion import convert, frictionless_convert, output_schema
+from opendata_sofia.errors import ValidationFailed
 from opendata_sofia.normalise import normalise
 from opendata_sofia.reading import ReadOptions, read_table
+from opendata_sofia.validation import validate
 from tests.factories import make_resource
 from tests.shared import real_inbox, shared_path
 from tests.tables import list_table, read_case_csv
@@ -50,6 +52,7 @@ def assert_same_outputs(work, resource, tmp_path, batch_size=10_000):
     for expected, actual in zip(reference.files, fast.files, strict=True):
         assert actual.key == expected.key
         assert actual.path.read_bytes() == expected.path.read_bytes(), expected.key
+        assert (actual.sha256, actual.bytes) == (expected.sha256, expected.bytes)
 
 
 def compare(table, resource, tmp_path, *, limit=LIMIT, outputs=True):
@@ -303,3 +306,59 @@ def test_number_key_float_collision_confirmed(tmp_path):
     errors = compare(list_table(["x"], rows), make_resource("numbers", schema=schema), tmp_path)
 
     assert [(row, type_, note) for row, _, type_, note, _ in errors] == [(4, "unique-error", "the same as in the row at position 2")]
+
+
+# Outputs staged while validating
+
+
+def valid_generated_work(tmp_path):
+    names = [f["name"] for f in GENERATED_SCHEMA["fields"]]
+    seen, rows = set(), []
+    for row in generated_rows(8, 1500, error_rate=0.0):
+        if (row[1], row[2]) not in seen:
+            seen.add((row[1], row[2]))
+            rows.append(row)
+    resource = make_resource("generated", schema=GENERATED_SCHEMA, locale=GENERATED_LOCALE)
+    return normalise(list_table(names, rows), resource, "sofia-test", tmp_path / "work"), resource
+
+
+def test_staged_outputs_adopted_identical(tmp_path):
+    work, resource = valid_generated_work(tmp_path)
+    reference = frictionless_convert(work, resource, tmp_path / "frictionless")
+
+    report = validate(work, "sofia-test", resource.name)
+    staged = list(work.path.parent.glob("*.outputs"))
+    result = convert(work, resource, tmp_path / "out")
+
+    assert report.valid is True
+    assert len(staged) == 1
+    assert not staged[0].exists()
+    assert result.rows == reference.rows
+    for expected, actual in zip(reference.files, result.files, strict=True):
+        assert actual.path == tmp_path / "out" / expected.key
+        assert actual.path.read_bytes() == expected.path.read_bytes(), expected.key
+        assert (actual.sha256, actual.bytes) == (expected.sha256, expected.bytes)
+
+
+def test_staged_outputs_dropped_when_work_changes(tmp_path):
+    work, resource = valid_generated_work(tmp_path)
+    validate(work, "sofia-test", resource.name)
+    with work.path.open("a", encoding="utf-8", newline="") as handle:
+        handle.write("x,Средец,,,,,,,,,,\r\n")
+
+    with pytest.raises(ValidationFailed):
+        convert(work, resource, tmp_path / "out")
+
+    assert list(work.path.parent.glob("*.outputs")) == []
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_invalid_table_stages_nothing(tmp_path):
+    names = [f["name"] for f in GENERATED_SCHEMA["fields"]]
+    resource = make_resource("generated", schema=GENERATED_SCHEMA, locale=GENERATED_LOCALE)
+    work = normalise(list_table(names, generated_rows(3, 500, error_rate=0.02)), resource, "sofia-test", tmp_path / "work")
+
+    report = validate(work, "sofia-test", resource.name)
+
+    assert report.valid is False
+    assert list(work.path.parent.glob("*.outputs")) == []

@@ -234,11 +234,12 @@ def _from_frictionless(error: Any, work: WorkTable, report_error) -> ReportError
 def _table_errors(work: WorkTable, checks: list[dict[str, Any]], limit: int) -> list[Any]:
     """Return the row errors of the work CSV, from the Arrow fast path when it covers the schema.
 
-    The fast path reports the same errors as frictionless-py; row checks and schemas it
-    does not cover (see `fastpath.supports`) are left to frictionless-py.
+    The fast path reports the same errors as frictionless-py, and stages the outputs that
+    `conversion.convert` then adopts. Row checks and schemas it does not cover (see
+    `fastpath.supports`) are left to frictionless-py.
     """
     if not checks and fastpath.supports(work.schema):
-        return fastpath.find_errors(work, limit_errors=limit)
+        return fastpath.find_errors(work, limit_errors=limit, stage_outputs=True)
 
     frictionless_report = work.frictionless_resource().validate(_checklist(checks), limit_errors=limit)
     task_errors = frictionless_report.tasks[0].errors if frictionless_report.tasks else []

@@ -9,7 +9,10 @@ every cell is missing. Then come the `unique` errors, field by field, and the `p
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +26,12 @@ from opendata_sofia.fastpath.readings import Readings
 from opendata_sofia.normalise import primary_key
 
 PRIMARY_KEY = "primary-key"
+
+
+@functools.cache
+def _column_workers() -> ThreadPoolExecutor:
+    """Return the thread pool shared by all checkers, one thread per CPU."""
+    return ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="fastpath-column")
 
 
 @dataclass
@@ -68,10 +77,17 @@ class TableChecker:
 
     def check(self, batch: pa.RecordBatch, first_row: int) -> CheckedBatch:
         """Check `batch`, whose first row is row `first_row` of the work CSV."""
-        columns = [
-            parse_column(plan, batch.column(plan.index), readings, keys=plan.name in self.key_fields, outputs=self.outputs)
-            for plan, readings in zip(self.plans, self.readings)
-        ]
+        # Columns are parsed on the worker threads: Arrow kernels release the GIL, and each
+        # column has its own readings, so no state is shared.
+        columns = list(
+            _column_workers().map(
+                lambda plan, readings: parse_column(
+                    plan, batch.column(plan.index), readings, keys=plan.name in self.key_fields, outputs=self.outputs
+                ),
+                self.plans,
+                self.readings,
+            )
+        )
         rows = np.arange(first_row, first_row + batch.num_rows, dtype=np.int64)
 
         errors = self._cell_errors(columns, rows)

@@ -27,8 +27,11 @@ import pyarrow.compute as pc
 
 from opendata_sofia.fastpath.plan import FieldPlan
 from opendata_sofia.fastpath.readings import Readings
+from opendata_sofia.fastpath.text import has_any_byte
 
 EPOCH = date(1970, 1, 1)
+# Bytes that `json.dumps` escapes, besides the control characters below 0x20.
+JSON_ESCAPED = b'"\\'
 # Key of a missing cell inside a composite primary key.
 NULL_KEY = np.uint64(0x9E3779B97F4A7C15)
 MASK_64 = (1 << 64) - 1
@@ -55,6 +58,7 @@ class ParsedColumn:
     typed: pa.Array | None = None  # the Parquet column
     csv: pa.Array | None = None  # CSV cell text, empty for null
     json: pa.Array | None = None  # JSON value text, `null` for null
+    json_quoted: bool = False  # True when `json` is text that the writer still has to put in quotes
 
 
 @dataclass
@@ -94,7 +98,7 @@ def parse_column(plan: FieldPlan, raw: pa.Array, readings: Readings, *, keys: bo
     if keys:
         column.key, column.key_valid = _keys(plan, raw, fast, fast_values, exact, column.type_error)
     if outputs:
-        column.typed, column.csv, column.json = _outputs(plan, raw, missing, fast, fast_values, exact)
+        column.typed, column.csv, column.json, column.json_quoted = _outputs(plan, raw, missing, fast, fast_values, exact)
     return column
 
 
@@ -232,9 +236,14 @@ def key_is_exact(plan: FieldPlan) -> bool:
 # Outputs
 
 
-def _outputs(plan, raw, missing, fast, values, exact: _Exact) -> tuple[pa.Array, pa.Array, pa.Array]:
-    """Return the Parquet values, CSV text and JSON text of every cell."""
+def _outputs(plan, raw, missing, fast, values, exact: _Exact) -> tuple[pa.Array, pa.Array, pa.Array, bool]:
+    """Return the Parquet values, CSV text and JSON text of every cell, and whether the JSON text needs quotes."""
     typed, csv_text, json_text = _fast_outputs(plan, raw, values)
+    if plan.type == "string" and fast.all() and not has_any_byte(raw, JSON_ESCAPED, below=0x20):
+        # The common case: every cell is plain text, so the JSON writer adds the quotes.
+        return typed, csv_text, raw, True
+    if plan.type == "string" and fast.any():
+        json_text = json_strings(raw)
 
     if exact.mask.any():
         entry_typed, entry_csv, entry_json = exact.readings.output_arrays()
@@ -244,11 +253,13 @@ def _outputs(plan, raw, missing, fast, values, exact: _Exact) -> tuple[pa.Array,
         csv_text = pc.if_else(chosen, entry_csv.take(indices), csv_text)
         json_text = pc.if_else(chosen, entry_json.take(indices), json_text)
 
-    is_null = pa.array(missing | ~(fast | exact.mask))
-    typed = pc.if_else(is_null, pa.scalar(None, plan.arrow_type), typed)
-    csv_text = pc.if_else(is_null, "", csv_text)
-    json_text = pc.if_else(is_null, "null", json_text)
-    return typed, csv_text, json_text
+    is_null = missing | ~(fast | exact.mask)
+    if is_null.any():
+        nulls = pa.array(is_null)
+        typed = pc.if_else(nulls, pa.scalar(None, plan.arrow_type), typed)
+        csv_text = pc.if_else(nulls, "", csv_text)
+        json_text = pc.if_else(nulls, "null", json_text)
+    return typed, csv_text, json_text, False
 
 
 def _fast_outputs(plan, raw, values) -> tuple[pa.Array, pa.Array, pa.Array]:
@@ -258,7 +269,7 @@ def _fast_outputs(plan, raw, values) -> tuple[pa.Array, pa.Array, pa.Array]:
     if plan.type == "number":
         return values["float"], values["text"], values["text"]
     if plan.type == "string":
-        return raw, raw, json_strings(raw)
+        return raw, raw, pa.nulls(len(raw), pa.string())
     placeholder = pa.nulls(len(raw), plan.arrow_type)
     return placeholder, pa.nulls(len(raw), pa.string()), pa.nulls(len(raw), pa.string())
 
@@ -266,6 +277,8 @@ def _fast_outputs(plan, raw, values) -> tuple[pa.Array, pa.Array, pa.Array]:
 def json_strings(raw: pa.Array) -> pa.Array:
     """Quote text as `json.dumps(ensure_ascii=False)` does; texts with escapes go through Python."""
     plain = pc.binary_join_element_wise('"', raw, '"', "")
+    if not has_any_byte(raw, JSON_ESCAPED, below=0x20):
+        return plain
     needs_escape = pc.match_substring_regex(raw, r'[\x00-\x1f"\\]')
     if not pc.any(needs_escape).as_py():
         return plain

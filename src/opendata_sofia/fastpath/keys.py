@@ -1,8 +1,9 @@
 """Find repeated keys across batches with memory bounded by the number of distinct keys.
 
 The index keeps, for every distinct 64-bit key seen so far, the last row that had it, in
-sorted runs of numpy arrays (16 bytes per distinct key, up to three times that during a
-merge). Runs of similar size are merged, so a lookup searches O(log n) runs.
+sorted runs of numpy arrays: 12 bytes per distinct key (uint64 key, uint32 row). Runs of
+similar size are merged up to MAX_RUN_KEYS, so a lookup searches a few runs and a merge
+needs at most about 3 × 12 bytes × MAX_RUN_KEYS of temporary memory.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import numpy as np
 # Mixing constants of splitmix64, which spreads the bits of each field's key before combining.
 MIX_1 = np.uint64(0xBF58476D1CE4E5B9)
 MIX_2 = np.uint64(0x94D049BB133111EB)
+# Runs stop growing at this many keys: about 24 MB each, a few runs for millions of rows.
+MAX_RUN_KEYS = 2_000_000
 
 
 class KeyIndex:
@@ -43,7 +46,7 @@ class KeyIndex:
         previous[order] = previous_sorted
 
         last = np.concatenate((~same, [True]))
-        self._add(sorted_keys[last], sorted_rows[last].astype(np.int64))
+        self._add(sorted_keys[last], sorted_rows[last])
         return previous
 
     def _lookup(self, keys: np.ndarray) -> np.ndarray:
@@ -55,17 +58,24 @@ class KeyIndex:
         return found
 
     def _add(self, keys: np.ndarray, rows: np.ndarray) -> None:
-        self.runs.append((keys, rows))
-        while len(self.runs) > 1 and len(self.runs[-2][0]) <= 2 * len(self.runs[-1][0]):
-            newer_keys, newer_rows = self.runs.pop()
-            older_keys, older_rows = self.runs.pop()
-            merged_keys = np.concatenate((older_keys, newer_keys))
-            merged_rows = np.concatenate((older_rows, newer_rows))
-            order = np.argsort(merged_keys, kind="stable")
-            merged_keys, merged_rows = merged_keys[order], merged_rows[order]
-            # The stable sort puts the newer row of a repeated key last: keep that one.
-            last = np.concatenate((merged_keys[1:] != merged_keys[:-1], [True]))
-            self.runs.append((merged_keys[last], merged_rows[last]))
+        self.runs.append((keys, rows.astype(np.uint32)))
+        while len(self.runs) > 1:
+            older, newer = self.runs[-2], self.runs[-1]
+            if len(older[0]) > 2 * len(newer[0]) or len(older[0]) + len(newer[0]) > MAX_RUN_KEYS:
+                break
+            self.runs[-2:] = [_merge(older, newer)]
+
+
+def _merge(older: tuple[np.ndarray, np.ndarray], newer: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Merge two sorted runs; a key in both keeps the newer (later) row."""
+    older_keys, older_rows = older
+    newer_keys, newer_rows = newer
+    positions = np.minimum(np.searchsorted(newer_keys, older_keys), len(newer_keys) - 1)
+    unrepeated = newer_keys[positions] != older_keys
+    older_keys, older_rows = older_keys[unrepeated], older_rows[unrepeated]
+
+    insert_at = np.searchsorted(older_keys, newer_keys)
+    return np.insert(older_keys, insert_at, newer_keys), np.insert(older_rows, insert_at, newer_rows)
 
 
 def combine(keys: list[np.ndarray]) -> np.ndarray:

@@ -8,8 +8,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-# Bytes the CSV reader parses at a time. Larger blocks parse faster; memory holds about two.
-BLOCK_SIZE = 4 << 20
+# Bytes the CSV reader parses at a time (pyarrow's default). With 4 MiB blocks, reading a
+# 150 MB work CSV alone peaked 130 MB higher (pyarrow 26), for no measurable gain.
+BLOCK_SIZE = 1 << 20
 
 
 def work_batches(path: Path, names: list[str], batch_size: int, columns: list[str] | None = None) -> Iterator[pa.RecordBatch]:

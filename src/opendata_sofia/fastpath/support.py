@@ -32,6 +32,8 @@ def unsupported_reason(schema: dict[str, Any]) -> str | None:
     """Return why `schema` needs frictionless-py, or None when the fast path covers it."""
     if schema.get("foreignKeys"):
         return "foreign keys are checked by frictionless-py"
+    if not schema.get("fields"):
+        return "a schema without fields has no columns to read"
 
     fields = {f["name"]: f for f in schema.get("fields", [])}
     for name, reason in _field_reasons(schema):
