@@ -11,7 +11,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
@@ -65,6 +65,12 @@ catalog_app = typer.Typer(no_args_is_help=True, help="cli.help.catalog", cls=_Lo
 ckan_app = typer.Typer(no_args_is_help=True, help="cli.help.ckan", cls=_LocalisedGroup)
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(ckan_app, name="ckan")
+
+# Options shared by several commands, defined once (help texts are message keys)
+DatasetsArgument = Annotated[Optional[list[str]], typer.Argument(help="cli.help.option.datasets")]
+InboxOption = Annotated[Optional[Path], typer.Option("--inbox", help="cli.help.option.inbox")]
+TargetOption = Annotated[Optional[str], typer.Option("--target", help="cli.help.option.target")]
+JsonOption = Annotated[bool, typer.Option("--json", help="cli.help.option.json")]
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
@@ -132,10 +138,10 @@ def _settings(inbox: Optional[Path] = None, target: Optional[str] = None):
 
 @app.command(help="cli.help.run", cls=_LocalisedCommand)
 def run(
-    datasets: list[str] = typer.Argument(None, help="cli.help.option.datasets"),
-    inbox: Optional[Path] = typer.Option(None, "--inbox", help="cli.help.option.inbox"),
-    target: Optional[str] = typer.Option(None, "--target", help="cli.help.option.target"),
-    as_json: bool = typer.Option(False, "--json", help="cli.help.option.json"),
+    datasets: DatasetsArgument = None,
+    inbox: InboxOption = None,
+    target: TargetOption = None,
+    as_json: JsonOption = False,
     concurrency: Optional[int] = typer.Option(None, "--concurrency", min=1, help="cli.help.option.concurrency"),
     verbose: bool = typer.Option(False, "--verbose", help="cli.help.option.verbose"),
     dry_run: bool = typer.Option(False, "--dry-run", help="cli.help.option.dry_run"),
@@ -269,10 +275,10 @@ def _print_report_summary(report_path: Path) -> None:
 
 @app.command(help="cli.help.plan", cls=_LocalisedCommand)
 def plan(
-    datasets: list[str] = typer.Argument(None, help="cli.help.option.datasets"),
-    inbox: Optional[Path] = typer.Option(None, "--inbox", help="cli.help.option.inbox"),
-    target: Optional[str] = typer.Option(None, "--target", help="cli.help.option.target"),
-    as_json: bool = typer.Option(False, "--json", help="cli.help.option.json"),
+    datasets: DatasetsArgument = None,
+    inbox: InboxOption = None,
+    target: TargetOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     if target not in (None, "local", "ckan"):
         raise typer.BadParameter(message("cli.bad_target", target=target), param_hint="--target")
@@ -303,9 +309,9 @@ def _plan_and_exit(datasets: list[str] | None, inbox: Optional[Path], target: Op
 
 @app.command(help="cli.help.validate", cls=_LocalisedCommand)
 def validate(
-    datasets: list[str] = typer.Argument(None, help="cli.help.option.datasets"),
-    inbox: Optional[Path] = typer.Option(None, "--inbox", help="cli.help.option.inbox"),
-    as_json: bool = typer.Option(False, "--json", help="cli.help.option.json"),
+    datasets: DatasetsArgument = None,
+    inbox: InboxOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     from opendata_sofia import pipeline
     from opendata_sofia.catalog import require_catalog
@@ -360,8 +366,8 @@ def _print_validation_entry(entry: dict[str, Any], summarise) -> None:
 
 @app.command(help="cli.help.status", cls=_LocalisedCommand)
 def status(
-    target: Optional[str] = typer.Option(None, "--target", help="cli.help.option.target"),
-    as_json: bool = typer.Option(False, "--json", help="cli.help.option.json"),
+    target: TargetOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     from opendata_sofia.catalog import require_catalog
     from opendata_sofia.ledger import Ledger
@@ -405,7 +411,7 @@ def _progress_inputs(target: Optional[str]):
 @app.command(help="cli.help.dashboard", cls=_LocalisedCommand)
 def dashboard(
     out_dir: Optional[Path] = typer.Option(None, "--out", help="cli.help.option.out_dashboard"),
-    target: Optional[str] = typer.Option(None, "--target", help="cli.help.option.target"),
+    target: TargetOption = None,
 ) -> None:
     from opendata_sofia.reporting.dashboard import write_dashboard
     from opendata_sofia.reporting.progress import history, progress_numbers
@@ -424,7 +430,7 @@ def dashboard(
 def report(
     year: int = typer.Option(..., "--year", min=2016, max=2100, help="cli.help.option.year"),
     out_dir: Optional[Path] = typer.Option(None, "--out", help="cli.help.option.out_report"),
-    target: Optional[str] = typer.Option(None, "--target", help="cli.help.option.target"),
+    target: TargetOption = None,
 ) -> None:
     from opendata_sofia.reporting.yearly import write_yearly_report
 
@@ -443,7 +449,7 @@ def describe(
     out_dir: Optional[Path] = typer.Option(None, "--out", help="cli.help.option.out_describe"),
     name: Optional[str] = typer.Option(None, "--name", help="cli.help.option.name"),
     sheet: Optional[str] = typer.Option(None, "--sheet", help="cli.help.option.sheet"),
-    as_json: bool = typer.Option(False, "--json", help="cli.help.option.json"),
+    as_json: JsonOption = False,
 ) -> None:
     from opendata_sofia.onboarding.describe import describe_file, write_stub
 
@@ -475,7 +481,7 @@ def describe(
 
 @catalog_app.command("check", help="cli.help.catalog_check", cls=_LocalisedCommand)
 def catalog_check(
-    as_json: bool = typer.Option(False, "--json", help="cli.help.option.json"),
+    as_json: JsonOption = False,
 ) -> None:
     from opendata_sofia.catalog import load_catalog
 
