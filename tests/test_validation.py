@@ -136,6 +136,9 @@ def test_primary_key_duplicate_source_rows(tmp_path):
     [error] = report.errors
     assert (error.row, error.type, error.value) == (10, "primary-key", "S1")
     assert error.note == "the same as in the row at position 4"
+    assert "повтаря ред 4:" in error.hint["bg"]
+    assert "position" not in error.hint["bg"]
+    assert "repeats row 4:" in error.hint["en"]
 
 
 def test_row_numbers_after_skipped_rows(tmp_path):

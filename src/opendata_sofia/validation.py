@@ -289,6 +289,10 @@ def _hint(type_, schema_field, value, constraint, limit, note, schema) -> dict[s
     if type_ == "constraint-error":
         key = constraint if constraint in KNOWN_CONSTRAINTS else "other"
         return both(f"validation.hint.constraint.{key}", **params, constraint=constraint)
+    if type_ in ("primary-key", "unique-error"):
+        # frictionless' note names the earlier row ("the same as in the row at position 25")
+        earlier = ROW_POSITION.search(note or "")
+        params["first_row"] = earlier.group(2) if earlier else "?"
     if type_ == "primary-key":
         return both("validation.hint.primary-key", **params, fields=", ".join(primary_key(schema)))
     if type_ == "unique-error":
