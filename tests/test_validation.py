@@ -186,7 +186,7 @@ def test_valid_table_has_no_errors(tmp_path):
     assert report.errors == []
     assert report.summary("en").splitlines()[:2] == [
         'Validation report: dataset "sofia-test", resource "air"',
-        "Result: valid, 1 rows without errors.",
+        "Result: valid, no errors (rows: 1).",
     ]
 
 
@@ -204,7 +204,7 @@ def test_summary_bg_names_dataset_row_field_hint(minimum_report):
     lines = minimum_report.summary().splitlines()
 
     assert lines[0] == "Отчет от валидирането: набор от данни „sofia-test“, ресурс „air“"
-    assert lines[1] == "Резултат: невалиден, 1 грешки в 2 реда."
+    assert lines[1] == "Резултат: невалиден (грешки: 1, редове: 2)."
     assert lines[5] == (
         "1. sofia-test / air, ред 3, поле „pm10“ (ФПЧ10), стойност „-47,81“: нарушено ограничение "
         "(constraint-error). Какво да поправите: стойността -47,81 е под минимума 0: проверете източника "
