@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import http.server
 import io
 import json
 import os
 import socket
-import threading
 import traceback
 from pathlib import Path
 
@@ -17,6 +15,7 @@ import pytest
 import requests
 
 from tests.ckan_fixtures import CkanInstance, make_output
+from tests.loopback import QuietHandler, serve
 from tests.shared import shared_path
 from opendata_sofia.catalog import DatasetSpec, Organization, ResourceSpec
 from opendata_sofia.errors import PublishError
@@ -424,32 +423,21 @@ def test_wrong_token_is_not_authorized(ckan, org, dataset_name, tmp_path):
 # Failing servers (no CKAN needed)
 
 
-class FailingHandler(http.server.BaseHTTPRequestHandler):
-    """Answer every request with HTTP 503 and count the requests."""
+class FailingHandler(QuietHandler):
+    """A CKAN that returns HTTP 503 to every request and counts the requests."""
 
     requests_seen = 0
 
     def do_POST(self):
         type(self).requests_seen += 1
-        body = b"<html>Service Unavailable</html>"
-        self.send_response(503)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
+        self.reply(503, b"<html>Service Unavailable</html>")
 
 
 @pytest.fixture
 def failing_server():
     FailingHandler.requests_seen = 0
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FailingHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serve(FailingHandler) as url:
+        yield url
 
 
 def test_server_error_is_retried(failing_server, tmp_path):

@@ -13,7 +13,6 @@ import socket
 import threading
 import time
 import zipfile
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -23,6 +22,7 @@ from opendata_sofia.security.netguard import AddressPolicy, BlockedAddress, addr
 from opendata_sofia.rawstore import RawStore
 from opendata_sofia.sources.http import fetch_over_http
 from opendata_sofia.security.spreadsheet_guard import SpreadsheetLimits, check_spreadsheet
+from tests.loopback import QuietHandler, serve
 from tests.security_helpers import make_settings, portal_files, run_one, text_dataset
 
 CSV_BODY = "id,name,contact,amount\n1,Средец,,10\n".encode("utf-8")
@@ -58,7 +58,7 @@ def zip_bomb() -> bytes:
 # A loopback server with hostile responses
 
 
-class Hostile(BaseHTTPRequestHandler):
+class Hostile(QuietHandler):
     seen: list[dict] = []
     stop = threading.Event()
 
@@ -110,23 +110,15 @@ class Hostile(BaseHTTPRequestHandler):
         except OSError:
             pass
 
-    def log_message(self, *args):
-        pass
-
 
 @pytest.fixture
 def server(monkeypatch):
     monkeypatch.setenv("OPENDATA_SOFIA_ALLOW_HOSTS", "127.0.0.1")
     Hostile.seen = []
     Hostile.stop.clear()
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Hostile)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    Hostile.stop.set()
-    httpd.shutdown()
-    httpd.server_close()
+    with serve(Hostile) as url:
+        yield url
+        Hostile.stop.set()
 
 
 @pytest.fixture

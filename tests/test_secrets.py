@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -14,6 +12,7 @@ from opendata_sofia.errors import SourceError
 from opendata_sofia.security.redaction import install_log_redaction, redact, register_secret
 from opendata_sofia.rawstore import RawStore
 from opendata_sofia.sources.http import fetch_over_http
+from tests.loopback import QuietHandler, serve
 from tests.security_helpers import make_settings, run_one, text_dataset, write_csv
 
 SOURCE_TOKEN = "src-7f3a9c2e51d84b6f"
@@ -83,7 +82,7 @@ def test_log_records_are_redacted(caplog):
 # A loopback server that records requests, serves CSV, and plays a failing CKAN
 
 
-class Recorder(BaseHTTPRequestHandler):
+class Recorder(QuietHandler):
     seen: list[dict] = []
 
     def do_GET(self):  # noqa: N802 (http.server API)
@@ -93,39 +92,25 @@ class Recorder(BaseHTTPRequestHandler):
             return
         if self.path.startswith("/elsewhere"):
             port = self.server.server_port
-            self._reply(302, b"", {"Location": f"http://localhost:{port}/registar.csv"})
+            self.reply(302, b"", {"Location": f"http://localhost:{port}/registar.csv"})
             return
-        self._reply(200, CSV_BODY)
+        self.reply(200, CSV_BODY)
 
     def do_POST(self):  # noqa: N802 (http.server API)
         # A CKAN that echoes the token it was sent in its error, as a misconfigured proxy may
         type(self).seen.append({"path": self.path, "headers": dict(self.headers)})
         token = self.headers.get("Authorization", "")
         body = json.dumps({"success": False, "error": {"__type": "Authorization Error", "message": f"bad token {token}"}})
-        self._reply(403, body.encode(), {"Content-Type": "application/json"})
+        self.reply(403, body.encode(), {"Content-Type": "application/json"})
 
-    def _reply(self, status: int, body: bytes, headers: dict | None = None) -> None:
-        self.send_response(status)
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
 
 
 @pytest.fixture
 def server(monkeypatch):
     monkeypatch.setenv("OPENDATA_SOFIA_ALLOW_HOSTS", "127.0.0.1, localhost, ::1")
     Recorder.seen = []
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    httpd.server_close()
+    with serve(Recorder) as url:
+        yield url
 
 
 def _files_text(folder: Path) -> str:

@@ -1,7 +1,5 @@
 import hashlib
 import os
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -9,6 +7,7 @@ from opendata_sofia.errors import SourceError, SourceNotFound
 from opendata_sofia.rawstore import RawStore
 from opendata_sofia.sources.http import fetch_over_http
 from opendata_sofia.sources.inbox import fetch_from_inbox, find_in_inbox
+from tests.loopback import QuietHandler, serve
 
 BODY = "Район;Код\nСредец;01\n".encode("utf-8")
 
@@ -69,7 +68,7 @@ def test_inbox_missing_file_names_path_in_bulgarian(tmp_path):
     assert "не е намерен" in text
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     requests_seen: list = []
 
     def do_GET(self):  # noqa: N802 (http.server API)
@@ -87,14 +86,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_response(304)
             self.end_headers()
             return
-        self.send_response(200)
-        self.send_header("ETag", '"v1"')
-        self.send_header("Content-Length", str(len(BODY)))
-        self.end_headers()
-        self.wfile.write(BODY)
-
-    def log_message(self, *args):
-        pass
+        self.reply(200, BODY, {"ETag": '"v1"'})
 
 
 @pytest.fixture
@@ -102,12 +94,8 @@ def http_server(monkeypatch):
     # Loopback is blocked for sources unless the operator allows it
     monkeypatch.setenv("OPENDATA_SOFIA_ALLOW_HOSTS", "127.0.0.1")
     _Handler.requests_seen = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
+    with serve(_Handler) as url:
+        yield url
 
 
 def test_http_conditional_get_reuses_stored_bytes(tmp_path, http_server):
