@@ -216,8 +216,8 @@ def _settings(*, inbox: str | None, target: str | None) -> Settings:
 def preflight(datasets: list[str] | None, *, inbox: str | None, target: str | None) -> None:
     """Check, before any flow run starts, what would make the whole run fail.
 
-    Raises `CatalogError` for a dataset name the catalog does not know and `PipelineError` for
-    a target that is not configured or a work folder that cannot be written, so that the CLI
+    Raises `CatalogError` for a dataset name the catalog does not know. Raises `PipelineError`
+    for a target that is not configured or a work folder that cannot be written. The CLI then
     reports them in one sentence instead of a failed flow run.
     """
     settings = _settings(inbox=inbox, target=target)

@@ -22,7 +22,10 @@ import requests
 from ckanapi import RemoteCKAN
 from ckanapi.errors import CKANAPIError, NotFound
 
-__all__ = ["CkanInstance", "ckan", "ckan_cleanup", "make_output", "purge", "run_suffix"]
+from opendata_sofia.catalog import Organization
+from opendata_sofia.publishing.ckan import CkanTarget
+
+__all__ = ["CkanInstance", "ckan", "ckan_cleanup", "dataset_name", "make_output", "org", "organization", "purge", "run_suffix"]
 
 START_COMMAND = "sudo bash scripts/ckan/ckan-up.sh"
 
@@ -88,6 +91,32 @@ def ckan_cleanup(ckan: CkanInstance):
         purge(api, "dataset_purge", name)
     for name in created["organizations"]:
         purge(api, "organization_purge", name)
+
+
+def organization(name: str) -> Organization:
+    """Return a test organization called `name` with bilingual titles."""
+    return Organization(
+        name=name,
+        title={"bg": "Дирекция „Тестове“", "en": "Tests Directorate"},
+        description={"bg": "Организация за тестове", "en": "Organization for tests"},
+    )
+
+
+@pytest.fixture
+def org(ckan: CkanInstance, ckan_cleanup, run_suffix) -> Organization:
+    """An organization created with the sysadmin token, with the pipeline's editor as editor."""
+    created = organization(f"test-org-{run_suffix}-{os.urandom(2).hex()}")
+    editors = [ckan.editor_user] if ckan.editor_user else []
+    CkanTarget(ckan.url, ckan.admin_token, admin_token=ckan.admin_token).ensure_organizations([created], editors=editors)
+    ckan_cleanup["organizations"].append(created.name)
+    return created
+
+
+@pytest.fixture
+def dataset_name(ckan_cleanup, run_suffix) -> str:
+    name = f"test-districts-{run_suffix}-{os.urandom(2).hex()}"
+    ckan_cleanup["datasets"].append(name)
+    return name
 
 
 def make_output(folder: Path, key: str, resource: str, content: bytes, format: str, media_type: str):

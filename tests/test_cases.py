@@ -412,7 +412,7 @@ def test_dates_year_suffix_needs_rule(tmp_path):
 
 
 def test_dates_valid_rows_become_iso(tmp_path):
-    # Row 5 holds an impossible and an ISO date, so it stays out; the operator fixes the two-digit
+    # Row 5 contains an impossible and an ISO date, so it stays out; the operator fixes the two-digit
     # year of row 6 with an explicit rule, which leaves its empty cell to show as null.
     table = read_case(case_file(DATES, "acts_dates.csv"), keep=lambda row: row.number != 5)
     fix_year = {"fields": ["Дата на акта"], "replace": {"from": "19.07.24", "to": "19.07.2024"}}

@@ -10,7 +10,7 @@ import pytest
 from tests.ckan_fixtures import make_output
 from tests.fault_proxy import start_proxy
 from tests.shared import shared_path
-from tests.test_ckan_target import by_key, dataset, dataset_name, org  # noqa: F401 (fixtures)
+from tests.test_ckan_target import by_key, dataset
 from opendata_sofia.catalog import Organization, ResourceSpec
 from opendata_sofia.publishing.base import OutputFile, Publication
 from opendata_sofia.publishing.ckan import CkanTarget
@@ -286,7 +286,7 @@ def test_table_with_lost_flag_is_reloaded(ckan, org, dataset_name, tmp_path):
     target = CkanTarget(ckan.url, ckan.admin_token, attempts=2, retry_delay=0.01)
     first = target.publish(table_publication(dataset_name, org, tmp_path / "1", csv_bytes(*ROWS.values())))
     resource_id = first.details["resource_ids"]["districts.csv"]
-    # the state CKAN 2.11 can leave: the table exists, its resource says datastore_active False
+    # the state CKAN 2.11 can leave: the table exists, its resource shows datastore_active False
     ckan.admin().action.resource_patch(id=resource_id, datastore_active=False)
 
     second = target.publish(table_publication(dataset_name, org, tmp_path / "2", csv_bytes(*ROWS.values())))

@@ -12,7 +12,7 @@ import requests
 from tests.ckan_fixtures import CkanInstance, make_output
 from tests.fault_proxy import BAD_GATEWAY, DROP, DROP_AFTER, Rule, action, start_proxy, upload_number
 from tests.test_ckan_datastore import SCHEMA, csv_bytes, ROWS, table_resource
-from tests.test_ckan_target import dataset, dataset_name, org  # noqa: F401 (fixtures)
+from tests.test_ckan_target import dataset
 from opendata_sofia.catalog import Organization
 from opendata_sofia.errors import PublishError
 from opendata_sofia.publishing.base import Publication
@@ -163,7 +163,7 @@ def test_duplicates_from_older_runs_removed(ckan, editor_token, org, dataset_nam
         )
     api.action.datastore_create(resource_id=duplicate["id"], force=True, fields=[{"id": "code", "type": "text"}])
     if flag_lost:
-        # the state CKAN 2.11 can leave: a table whose resource says datastore_active False
+        # the state CKAN 2.11 can leave: a table whose resource shows datastore_active False
         api.action.resource_patch(id=duplicate["id"], datastore_active=False)
 
     target.publish(versioned_publication(dataset_name, org, tmp_path / "v2", 2))

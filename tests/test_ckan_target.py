@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import socket
 import traceback
 from pathlib import Path
@@ -14,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 import requests
 
-from tests.ckan_fixtures import CkanInstance, make_output
+from tests.ckan_fixtures import CkanInstance, make_output, organization
 from tests.loopback import QuietHandler, serve
 from tests.shared import shared_path
 from opendata_sofia.catalog import DatasetSpec, Organization, ResourceSpec
@@ -27,14 +26,6 @@ DISTRICTS_JSON = json.dumps([{"код": "01", "име": "Средец"}], ensure
 
 
 # Building publications
-
-
-def organization(name: str) -> Organization:
-    return Organization(
-        name=name,
-        title={"bg": "Дирекция „Тестове“", "en": "Tests Directorate"},
-        description={"bg": "Организация за тестове", "en": "Organization for tests"},
-    )
 
 
 def resource(name: str, title_bg: str, title_en: str) -> ResourceSpec:
@@ -79,23 +70,6 @@ def districts_publication(name: str, org: Organization, folder: Path, run_id: st
         files=files,
         provenance={"run_id": run_id, "pipeline_version": "0.1.0", "source_sha256": {"districts": "ab12"}},
     )
-
-
-@pytest.fixture
-def org(ckan: CkanInstance, ckan_cleanup, run_suffix) -> Organization:
-    """An organization created with the sysadmin token, with the pipeline's editor as editor."""
-    created = organization(f"test-org-{run_suffix}-{os.urandom(2).hex()}")
-    editors = [ckan.editor_user] if ckan.editor_user else []
-    CkanTarget(ckan.url, ckan.admin_token, admin_token=ckan.admin_token).ensure_organizations([created], editors=editors)
-    ckan_cleanup["organizations"].append(created.name)
-    return created
-
-
-@pytest.fixture
-def dataset_name(ckan_cleanup, run_suffix) -> str:
-    name = f"test-districts-{run_suffix}-{os.urandom(2).hex()}"
-    ckan_cleanup["datasets"].append(name)
-    return name
 
 
 @pytest.fixture

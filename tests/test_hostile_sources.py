@@ -360,7 +360,7 @@ def test_pipeline_publishes_nothing(tmp_path, server, connections, path, read, s
 
 
 def test_pipeline_sanitises_source_file_name(tmp_path, monkeypatch, server, connections):
-    from opendata_sofia.pipeline import RunContext, _named_copy
+    from opendata_sofia.pipeline import _named_copy
     from opendata_sofia.rawstore import RawStore as Store
     from opendata_sofia.sources import Pull
 

@@ -38,6 +38,7 @@ def small_catalog(tmp_path, monkeypatch, project):
     (catalog / "test-rayoni").mkdir(parents=True)
     schemas.mkdir()
     inbox.mkdir()
+
     (schemas / "test-districts.json").write_text(json.dumps(SCHEMA), encoding="utf-8")
     (catalog / "organizations.json").write_text(json.dumps({
         "so-iot": {"title": {"bg": "Дирекция ИОТ", "en": "IST Directorate"},
@@ -60,6 +61,7 @@ def small_catalog(tmp_path, monkeypatch, project):
                       "read": {"format": "csv", "encoding": "utf-8", "delimiter": ";"}},
         }],
     }), encoding="utf-8")
+
     monkeypatch.setenv("OPENDATA_SOFIA_CATALOG", str(catalog))
     monkeypatch.setenv("OPENDATA_SOFIA_SCHEMAS", str(schemas))
     monkeypatch.setenv("OPENDATA_SOFIA_INBOX", str(inbox))
@@ -219,7 +221,8 @@ def test_real_inbox_publishes_and_blocks_air_quality(project):
     assert result.exit_code == 3
     assert len(published) >= 8, statuses
     invalid = [name for name, status in statuses.items() if status == "invalid"]
-    assert len(invalid) == 1 and "vazduh" in invalid[0], statuses
+    assert len(invalid) == 1, statuses
+    assert "vazduh" in invalid[0]
     report = json.loads(Path(next(r["report"] for r in summary["results"] if r["status"] == "invalid"))
                         .read_text(encoding="utf-8"))
     errors = [e for resource in report["resources"] for e in resource["errors"]]

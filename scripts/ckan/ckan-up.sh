@@ -13,7 +13,7 @@
 # Search: CKAN 2.12 cannot run without Solr by configuration alone (package_create etc.
 # write to Solr synchronously and abort when it is unreachable). This script installs a
 # tiny local extension, ckanext-nosolr (in ./ckanext-nosolr beside this script), that keeps CKAN's own indexing
-# code but stores the index documents in a PostgreSQL table and answers package_search
+# code but stores the index documents in a PostgreSQL table and serves package_search
 # with a Lucene-syntax subset. Set CKAN_NOSOLR=0 to leave it out (then dataset writes fail
 # unless a Solr is reachable at CKAN_SOLR_URL).
 #
@@ -307,7 +307,7 @@ fi
 if alive "$RUN/ckan.pid" "$INI run"; then
   log "CKAN already running (pid $(cat "$RUN/ckan.pid"))"
 else
-  if status_ok; then die "something else already answers on $URL"; fi
+  if status_ok; then die "another server already responds on $URL: stop it or set CKAN_PORT"; fi
   log "starting CKAN on $URL"
   cd "$CKAN_BASE"
   setsid nohup "$VENV/bin/ckan" -c "$INI" run --host 127.0.0.1 --port "$CKAN_PORT" \

@@ -122,6 +122,14 @@ def _fail(error: PipelineError, as_json: bool = False, code: int = EXIT_ERROR) -
     raise typer.Exit(code)
 
 
+def _check_target_and_inbox(target: Optional[str], inbox: Optional[Path]) -> None:
+    """Reject an unknown target or a missing inbox folder as a usage error (exit code 2)."""
+    if target not in (None, "local", "ckan"):
+        raise typer.BadParameter(message("cli.bad_target", target=target), param_hint="--target")
+    if inbox is not None and not inbox.is_dir():
+        raise typer.BadParameter(message("cli.inbox_missing", path=inbox), param_hint="--inbox")
+
+
 def _settings(inbox: Optional[Path] = None, target: Optional[str] = None):
     from opendata_sofia.settings import Settings
 
@@ -146,10 +154,7 @@ def run(
     verbose: bool = typer.Option(False, "--verbose", help="cli.help.option.verbose"),
     dry_run: bool = typer.Option(False, "--dry-run", help="cli.help.option.dry_run"),
 ) -> None:
-    if target not in (None, "local", "ckan"):
-        raise typer.BadParameter(message("cli.bad_target", target=target), param_hint="--target")
-    if inbox is not None and not inbox.is_dir():
-        raise typer.BadParameter(message("cli.inbox_missing", path=inbox), param_hint="--inbox")
+    _check_target_and_inbox(target, inbox)
     if dry_run:
         _plan_and_exit(datasets, inbox, target, as_json)
     _quiet_prefect(verbose)
@@ -184,7 +189,7 @@ def run(
 def _quiet_prefect(verbose: bool) -> None:
     """Keep Prefect's own console log out of the operator's view unless `--verbose` is given.
 
-    The run is still recorded on the Prefect server with its full log; the CLI shows the
+    The run is still recorded on the Prefect server with its full log. The operator sees the
     progress bar, the summary table and the validation reports instead.
     """
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -281,10 +286,7 @@ def plan(
     target: TargetOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    if target not in (None, "local", "ckan"):
-        raise typer.BadParameter(message("cli.bad_target", target=target), param_hint="--target")
-    if inbox is not None and not inbox.is_dir():
-        raise typer.BadParameter(message("cli.inbox_missing", path=inbox), param_hint="--inbox")
+    _check_target_and_inbox(target, inbox)
     _plan_and_exit(datasets, inbox, target, as_json)
 
 

@@ -68,7 +68,7 @@ class EncodingError(ReadError):
 
 
 class ValidationFailed(PipelineError):
-    """Raised when a table breaks its Table Schema; `reports` holds one report per resource."""
+    """Raised when a table breaks its Table Schema; `reports` contains one report per resource."""
 
     key = "validation.failed"
 

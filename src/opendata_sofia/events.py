@@ -1,4 +1,4 @@
-"""Progress events from a run, for whoever shows them (the CLI's progress bar).
+"""Progress events from a run, for a listener such as the CLI's progress bar.
 
 Steps call `emit`; a listener registered with `subscribe` receives every event in the thread
 that emitted it. The library works the same with no listener.

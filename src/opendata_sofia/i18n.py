@@ -2,8 +2,8 @@
 
 Every user-facing text lives in `locales/*.json`, one file per area, as
 ``{"key": {"bg": "…", "en": "…"}}`` with `str.format` placeholders. Code refers to texts by key
-only. The language is `bg` unless `set_language("en")` was called or `OPENDATA_SOFIA_LANG` says
-otherwise.
+only. The language is `bg` unless `set_language("en")` was called or `OPENDATA_SOFIA_LANG=en`
+is set.
 """
 
 from __future__ import annotations

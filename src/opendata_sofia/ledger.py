@@ -11,7 +11,6 @@ renamed or dropped; a change that needs that would need a real migration tool su
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -88,7 +87,7 @@ RUN_STATES = {
 
 @dataclass
 class DatasetResult:
-    """What one run did with one dataset."""
+    """The outcome of one run for one dataset."""
 
     dataset: str
     organization: str
@@ -222,7 +221,3 @@ def _add_missing_columns(engine) -> None:
             column_type = column.type.compile(dialect=engine.dialect)
             with engine.begin() as connection:
                 connection.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {column_type}'))
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -55,7 +55,6 @@ class Built:
     publication: Publication
     report_path: Path
     rows: int
-    sources: dict[str, str] = field(default_factory=dict)
 
 
 # Select
@@ -196,9 +195,7 @@ def build_dataset(dataset: DatasetSpec, pulls: dict[str, Pull], context: RunCont
     )
     _keep_latest_outputs(folder / "out", context.settings.workdir / "outputs" / dataset.name)
     shutil.rmtree(folder / "work", ignore_errors=True)
-    return Built(
-        publication=publication, report_path=checked.report_path, rows=sum(row_counts.values()), sources=sources
-    )
+    return Built(publication=publication, report_path=checked.report_path, rows=sum(row_counts.values()))
 
 
 def _named_copy(pull: Pull, folder: Path) -> Path:

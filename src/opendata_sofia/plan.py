@@ -338,7 +338,7 @@ def _shown(value: str | None, lang: str | None) -> str:
 def plan_catalog(names: list[str] | None, settings: Any) -> dict[str, Any]:
     """Build the named datasets (all when None) and plan each against the target in `settings`.
 
-    Returns a summary like the run's: `datasets` holds one plan per built dataset, or its
+    Returns a summary like the run's: `datasets` contains one plan per built dataset, or its
     status (`skipped`, `invalid`, `failed`) and message; `needs_attention` lists those that
     are invalid or failed.
     """

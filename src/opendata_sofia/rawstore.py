@@ -1,6 +1,6 @@
 """Raw bytes of every pull, kept by content address so that any run can be replayed.
 
-Layout: `<root>/<first two hex digits>/<sha256>` holds the bytes; `<root>/pulls.jsonl` appends
+Layout: `<root>/<first two hex digits>/<sha256>` contains the bytes; `<root>/pulls.jsonl` appends
 one line per pull (when, which dataset and resource, original name and source). Writing the same
 bytes twice stores them once.
 """

@@ -68,10 +68,13 @@ def slugify(text: str, max_length: int = NAME_MAX_LENGTH) -> str:
     """
     latin = transliterate(text)
     # Accents go; any other non-ASCII character (an en dash, a non-Bulgarian letter) separates words
-    decomposed = unicodedata.normalize("NFKD", latin)
-    ascii_text = "".join(
-        char if char.isascii() else ("" if unicodedata.combining(char) else "-") for char in decomposed
-    )
+    kept = []
+    for char in unicodedata.normalize("NFKD", latin):
+        if char.isascii():
+            kept.append(char)
+        elif not unicodedata.combining(char):
+            kept.append("-")
+    ascii_text = "".join(kept)
     name = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
 
     if len(name) > max_length:

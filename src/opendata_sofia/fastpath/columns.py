@@ -16,8 +16,7 @@ are floats, a pattern RE2 rejects) are checked on the exact route as well.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import date
 from typing import Any
 
 import numpy as np

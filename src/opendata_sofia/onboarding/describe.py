@@ -7,7 +7,7 @@
 
 The encoding, delimiter and sheet come from the reader itself (its restricted detection), the
 header rows from `header_detection` and the fields from `column_types`, which reads every value
-of every column. The stub holds `TODO:` placeholders for what a file cannot tell (titles in
+of every column. The stub contains `TODO:` placeholders for what a file cannot tell (titles in
 Bulgarian and English, owner, frequency, id) and for the constraints proposed from the data.
 The catalog check rejects the stub until a person has replaced them all.
 """

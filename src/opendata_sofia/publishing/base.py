@@ -1,4 +1,4 @@
-"""What every publishing target receives and returns."""
+"""The publication every target receives and the result it returns."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ class Publication:
 
 @dataclass
 class PublishResult:
-    """What a target did: `published` (something changed) or `unchanged`."""
+    """The outcome of one publication: `published` (something changed) or `unchanged`."""
 
     status: str
     changed: list[str] = field(default_factory=list)

@@ -3,7 +3,7 @@
 Publishing is idempotent. The dataset is found by its stable name and each resource by its
 `sofia_key` field. A file whose sha256 equals the resource's `hash` is not uploaded again. A
 changed file is uploaded into the same resource, so resource ids (and DataStore tables) are
-kept. `ckan_metadata` says where each catalog field goes and when the dataset is patched.
+kept. `ckan_metadata` defines where each catalog field goes and when the dataset is patched.
 
 Each CSV output is also loaded into the DataStore table of its resource (`datastore.py`), typed
 by the resource's Table Schema.
@@ -358,7 +358,7 @@ class CkanTarget:
 
 
 class _ResourceChanges:
-    """What publishing did to the resources of one dataset."""
+    """The changes publishing made to the resources of one dataset."""
 
     def __init__(self) -> None:
         self.resource_ids: dict[str, str] = {}

@@ -26,7 +26,7 @@ sets it with a direct SQL update that leaves `metadata_modified` as it was, and 
 dataset after its transaction has committed. While the search index still contains the document
 from before, `package_show` and `resource_show` return that copy, so the flag reads False.
 A `resource_patch` then copies this False back into the database. So a table is dropped
-before it is created on every resource that existed before this run, whatever the flag says.
+before it is created on every resource that existed before this run, whatever the flag shows.
 The patch written after a load also sets `datastore_active` to True, which puts the flag right
 in the database and the search index on CKAN 2.11 and 2.12 alike.
 
@@ -278,7 +278,7 @@ class DataStoreLoader:
     ) -> DataStoreLoad:
         """Load `output` into the table of `resource` unless the resource records it as loaded.
 
-        `new` says that the resource was created in this run, so it has no table yet.
+        `new` marks that the resource was created in this run, so it has no table yet.
         """
         structure = table.structure_hash
         active = bool(resource.get("datastore_active"))
@@ -318,7 +318,7 @@ class DataStoreLoader:
 
     def drop(self, resource_id: str, dataset: str) -> None:
         """Delete the DataStore table of a resource; a resource without one is left as it is."""
-        # NotFound means there was no table, whatever the resource's datastore_active flag said
+        # NotFound means there was no table, whatever the resource's datastore_active flag showed
         delete = {"resource_id": resource_id, "force": True}
         self._client.call("datastore_delete", delete, dataset=dataset, missing_ok=True)
 

@@ -91,7 +91,7 @@ def _changed_keys(previous: dict | None, package: dict) -> list[str]:
 
 
 def _same_metadata(previous: dict, package: dict) -> bool:
-    """Compare what a reader sees, leaving out when and by which version it was written."""
+    """Compare the published content, leaving out when and by which version it was written."""
     volatile = {"metadata_modified", "pipeline_version"}
     return {k: v for k, v in previous.items() if k not in volatile} == {
         k: v for k, v in package.items() if k not in volatile

@@ -1,7 +1,7 @@
 """Sources: where a resource's bytes come from. One module per kind of source.
 
 `fetch(resource, ...)` returns a `Pull`: the raw bytes are in the raw store by then, and the
-pull says whether they are the same bytes as the last pull of that source.
+pull records whether they are the same bytes as the last pull of that source.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ class Pull:
     blob: RawBlob
     name: str  # the file name the source gave, used in messages and to pick the reader
     location: str  # what the operator configured: a path in the inbox or a URL
-    not_modified: bool = False  # an HTTP source answered 304: the stored bytes are current
+    not_modified: bool = False  # an HTTP source returned 304: the stored bytes are current
 
 
 def fetch(resource: ResourceSpec, *, dataset: str, inbox: Path, store: RawStore, state_dir: Path) -> Pull:

@@ -51,7 +51,6 @@ def fetch_over_http(
     url = source["url"]
     policy = policy or AddressPolicy.from_env()
     policy.check_url(url)
-    timeout = float(source.get("timeout", DEFAULT_TIMEOUT))
     max_bytes = int(source.get("maxBytes", DEFAULT_MAX_BYTES))
     state = _load_state(state_dir)
     location = redact(url)  # what the state file, pull log and reports show

@@ -2,7 +2,7 @@
 
 The configured `path` is relative to the inbox and may be a glob (`budget/*.xlsx`): the newest
 match by modification time wins, so an export that is re-delivered under a new name replaces
-the old one. Matches must stay inside the inbox, whatever the pattern or symlinks say.
+the old one. Matches must stay inside the inbox, whatever the pattern or symlinks point to.
 """
 
 from __future__ import annotations
